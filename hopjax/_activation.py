@@ -1,0 +1,67 @@
+"""Activation functions with the Lagrangian and derivative that the energies need."""
+
+import abc
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+
+class AbstractActivation(eqx.Module):
+    r"""An elementwise activation $\rho$ with additive Lagrangian $\mathcal{L}$.
+
+    Subclasses provide $\rho(s)$, $\rho'(s)$ and $\mathcal{L}(s)$ with
+    $\mathcal{L}' = \rho$ (Krotov 2021; main paper Table 1).
+    """
+
+    @abc.abstractmethod
+    def __call__(self, s: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
+        r"""$\rho(s)$, elementwise."""
+
+    @abc.abstractmethod
+    def derivative(self, s: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
+        r"""$\rho'(s)$, elementwise."""
+
+    @abc.abstractmethod
+    def lagrangian(self, s: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
+        r"""$\mathcal{L}(s)$ with $\mathcal{L}' = \rho$, elementwise."""
+
+
+class ShiftedSigmoid(AbstractActivation):
+    r"""The papers' activation $\rho(s) = \sigma(g\,(s - c))$, by default $g = 4$,
+    $c = \tfrac12$, so that $\rho(\tfrac12) = \tfrac12$ and $\max \rho' = 1$.
+
+    - $\rho'(s) = g\,\rho(s)\,(1 - \rho(s))$
+    - $\mathcal{L}(s) = \operatorname{softplus}(g\,(s - c)) / g$
+    """
+
+    gain: float = 4.0
+    centre: float = 0.5
+
+    def __check_init__(self):
+        if not self.gain > 0:
+            raise ValueError(f"ShiftedSigmoid needs gain > 0, got {self.gain}.")
+
+    def __call__(self, s):
+        return jax.nn.sigmoid(self.gain * (s - self.centre))
+
+    def derivative(self, s):
+        r = self(s)
+        return self.gain * r * (1 - r)
+
+    def lagrangian(self, s):
+        return jax.nn.softplus(self.gain * (s - self.centre)) / self.gain
+
+
+class Identity(AbstractActivation):
+    r"""$\rho(s) = s$, $\mathcal{L}(s) = s^2/2$: a linear network (for tests and theory)."""
+
+    def __call__(self, s):
+        return s
+
+    def derivative(self, s):
+        return jnp.ones_like(s)
+
+    def lagrangian(self, s):
+        return 0.5 * s**2

@@ -1,0 +1,142 @@
+r"""Backward modes: how the gradient through an equilibrium $s^* = f(s^*, \theta)$ is
+found.
+
+By the implicit function theorem the cotangent $g = \partial\ell/\partial s^*$ gives
+$\partial\ell/\partial\theta = (\partial f/\partial\theta)^T w$ where $w$ solves the
+*adjoint fixed point* $w = J^T w + g$, $J = \partial f/\partial s$ at $s^*$
+(Almeida 1987, Pineda 1987: recurrent backpropagation; Bai et al. 2019: DEQs). The
+modes below differ only in how they find $w$; none backpropagates through the forward
+iterations, except [`hopjax.UnrolledBackprop`][], the baseline.
+"""
+
+import abc
+from collections.abc import Callable
+
+import equinox as eqx
+import jax
+import lineax as lx
+import optimistix as optx
+from jaxtyping import PyTree
+
+from ._checks import check_positive_int
+from ._solver._monitor import check_tolerances
+
+
+class AbstractBackward(eqx.Module):
+    """How the adjoint fixed point $w = J^T w + g$ is solved."""
+
+    @abc.abstractmethod
+    def adjoint_vector(
+        self,
+        transpose_jacobian: Callable[[PyTree], PyTree],
+        cotangent: PyTree,
+        forward_solver: optx.AbstractFixedPointSolver,
+    ) -> PyTree:
+        """Return $w$ with $w \\approx J^T w + g$, given $v \\mapsto J^T v$ and $g$."""
+
+
+def _add(a, b):
+    return jax.tree.map(lambda u, v: u + v, a, b)
+
+
+class FixedPointAdjoint(AbstractBackward):
+    r"""Solve $w = J^T w + g$ to a tolerance with a fixed-point solver (default).
+
+    This gives the exact implicit gradient (up to `rtol`). With `solver=None` the
+    forward solver is reused with `rtol` and `max_steps` set here, so a damped forward
+    solve (needed when the map is not contractive, e.g. a CHN) has a damped adjoint.
+    """
+
+    solver: optx.AbstractFixedPointSolver | None = None
+    rtol: float = 1e-6
+    max_steps: int = 500
+
+    def __check_init__(self):
+        check_tolerances("FixedPointAdjoint", self.rtol, 0.0)
+        check_positive_int("FixedPointAdjoint max_steps", self.max_steps)
+
+    def adjoint_vector(self, transpose_jacobian, cotangent, forward_solver):
+        solver = forward_solver if self.solver is None else self.solver
+        if self.solver is None:
+            solver = eqx.tree_at(lambda s: s.rtol, solver, self.rtol)
+
+        def adjoint_map(w, _):
+            return _add(transpose_jacobian(w), cotangent)
+
+        solution = optx.fixed_point(
+            adjoint_map, solver, cotangent, max_steps=self.max_steps, throw=False
+        )
+        return solution.value
+
+
+class RecurrentBackprop(AbstractBackward):
+    r"""Recurrent backpropagation with a fixed number $K$ of Picard steps (the papers'
+    choice: $K$ = 8, 16, 24 for 3, 5, 7 layers).
+
+    Returns the truncated Neumann series $w_K = \sum_{k<K} (J^T)^k g$, found by
+    $w \leftarrow J^T w + g$ from $w = 0$. This is the papers' "backprop" method
+    (they unroll $K$ steps from $s^*$ with autograd; at an exact equilibrium the two
+    agree term by term). Exact only as $K \to \infty$.
+    """
+
+    steps: int = 8
+
+    def __check_init__(self):
+        check_positive_int("RecurrentBackprop steps", self.steps)
+
+    def adjoint_vector(self, transpose_jacobian, cotangent, forward_solver):
+        del forward_solver
+
+        def body(_, w):
+            return _add(transpose_jacobian(w), cotangent)
+
+        return jax.lax.fori_loop(1, self.steps, body, cotangent)
+
+
+class GMRESAdjoint(AbstractBackward):
+    r"""Solve the linear system $(I - J^T)\,w = g$ matrix-free with GMRES (lineax).
+
+    Only $v \mapsto J^T v$ products are used; no Jacobian is ever formed.
+    """
+
+    rtol: float = 1e-6
+    atol: float = 1e-10
+    restart: int = 20
+    max_steps: int = 256
+
+    def __check_init__(self):
+        check_tolerances("GMRESAdjoint", self.rtol, self.atol)
+        check_positive_int("GMRESAdjoint restart", self.restart)
+        check_positive_int("GMRESAdjoint max_steps", self.max_steps)
+
+    def adjoint_vector(self, transpose_jacobian, cotangent, forward_solver):
+        del forward_solver
+
+        def system(w):
+            return jax.tree.map(lambda a, b: a - b, w, transpose_jacobian(w))
+
+        structure = jax.eval_shape(lambda: cotangent)
+        operator = lx.FunctionLinearOperator(system, structure)
+        solver = lx.GMRES(
+            rtol=self.rtol,
+            atol=self.atol,
+            restart=self.restart,
+            max_steps=self.max_steps,
+        )
+        return lx.linear_solve(operator, cotangent, solver, throw=False).value
+
+
+class UnrolledBackprop(AbstractBackward):
+    """Backpropagate through every forward iteration (a baseline for comparison).
+
+    Memory grows with the number of iterations and the gradient is that of the
+    truncated iteration, not of the equilibrium. Requires a finite `max_steps`.
+    """
+
+    def adjoint_vector(self, transpose_jacobian, cotangent, forward_solver):
+        raise NotImplementedError(
+            "UnrolledBackprop does not solve an adjoint; hopjax.solve differentiates "
+            "through the iterations instead."
+        )
+
+

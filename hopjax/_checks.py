@@ -1,0 +1,37 @@
+"""Input validation that names the problem, eagerly where it can and at run time under
+`jax.jit` (through `equinox.error_if`) where values are only known then."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import PyTree
+
+
+def _is_traced(leaves) -> bool:
+    return any(isinstance(leaf, jax.core.Tracer) for leaf in leaves)
+
+
+def check_finite(tree: PyTree, what: str) -> PyTree:
+    """Return ``tree`` unchanged, or fail with "<what> contains NaN or Inf".
+
+    Concrete values raise `ValueError` at once; traced values (under `jax.jit`,
+    `jax.grad`, `jax.vmap`) raise when the compiled program runs.
+    """
+    leaves = [leaf for leaf in jax.tree.leaves(tree) if eqx.is_inexact_array(leaf)]
+    if not leaves:
+        return tree
+    message = f"{what} contains NaN or Inf values."
+    if not _is_traced(leaves):
+        if not all(bool(jnp.all(jnp.isfinite(leaf))) for leaf in leaves):
+            raise ValueError(message)
+        return tree
+    finite = jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in leaves]).all()
+    return eqx.error_if(tree, jnp.invert(finite), message)
+
+
+def check_positive_int(name: str, value, *, allow_none: bool = False) -> None:
+    """``value`` must be a positive Python integer."""
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")

@@ -1,0 +1,165 @@
+r"""Fixed-point maps of layered Hopfield networks (pure functions, one sample).
+
+Every map has the signature ``map(model, drive, states) -> states`` where ``drive`` is
+:func:`input_drive` (computed once per solve) and ``states = (s_1, ..., s_L)``. Batches
+go through `jax.vmap`.
+"""
+
+from collections.abc import Sequence
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from ._custom_types import Drive, States
+from ._model import AbstractHopfieldNetwork
+
+
+def input_drive(model: AbstractHopfieldNetwork, x: Float[Array, " d0"]) -> Drive:
+    r"""The constant part of every layer's field, $b_j + \sum_{(0,j)} \rho(x) U_{0j}$.
+
+    The input enters as $\rho(x)\,U$, exactly as in the papers' code. Computed once per
+    solve, not once per iteration.
+    """
+    rho_x = model.activation(x)
+    drive = list(model.biases)
+    for i, j, w in model.edges:
+        if i == 0:
+            drive[j - 1] = drive[j - 1] + rho_x @ w
+    return tuple(drive)
+
+
+def layer_fields(
+    model: AbstractHopfieldNetwork,
+    drive: Drive,
+    activations: tuple[Float[Array, " _"] | None, ...],
+    layers: Sequence[int],
+) -> dict[int, Float[Array, " _"]]:
+    r"""The fields $C_j = \text{drive}_j + \sum_{(i,j)} \rho(s_i) W_{ij} +
+    \sum_{(j,k)} W_{jk}\rho(s_k)$ of the state layers ``layers`` (1-based).
+
+    ``activations[j - 1]`` is $\rho(s_j)$; it is only read for neighbours of ``layers``.
+    """
+    wanted = set(layers)
+    fields = {j: drive[j - 1] for j in layers}
+    for i, j, w in model.edges:
+        if j in wanted and i > 0:
+            fields[j] = fields[j] + activations[i - 1] @ w
+        if i in wanted:
+            fields[i] = fields[i] + w @ activations[j - 1]
+    return fields
+
+
+def _activations(model: AbstractHopfieldNetwork, states: States):
+    return tuple(None if s is None else model.activation(s) for s in states)
+
+
+def synchronous_map(
+    model: AbstractHopfieldNetwork, drive: Drive, states: States
+) -> States:
+    r"""Synchronous updates, main paper Eq. (6) (HAM) and Eq. (5) (CHN).
+
+    HAM: $s \leftarrow W\rho(s) + b + U\rho(x)$.
+    CHN: $s \leftarrow \rho'(s) \odot (W\rho(s) + b + U\rho(x))$.
+    Every layer is updated at once from the previous states.
+    """
+    layers = range(1, len(states) + 1)
+    fields = layer_fields(model, drive, _activations(model, states), layers)
+    return tuple(model.layer_update(states[j - 1], fields[j]) for j in layers)
+
+
+def modelled_layers(num_state_layers: int) -> tuple[int, ...]:
+    """The layers of the output's parity: the state of an even-odd solve (Eq. 9/10)."""
+    return tuple(range(num_state_layers, 0, -2))[::-1]
+
+
+def auxiliary_layers(num_state_layers: int) -> tuple[int, ...]:
+    """The layers of the other parity, reconstructed from the modelled ones."""
+    return tuple(range(num_state_layers - 1, 0, -2))[::-1]
+
+
+def local_equilibria(
+    model: AbstractHopfieldNetwork,
+    drive: Drive,
+    states: States,
+    layers: Sequence[int],
+) -> States:
+    r"""Bring every layer in ``layers`` to its local equilibrium given the others.
+
+    The layers in ``layers`` share no connection (they have one parity), so this is a
+    parallel *and* asynchronous update: for a HAM it exactly minimises the energy over
+    those layers, $s_j \leftarrow C_j$; for a CHN it runs the model's inner iterations.
+    """
+    fields = layer_fields(model, drive, _activations(model, states), layers)
+    new = list(states)
+    for j in layers:
+        new[j - 1] = model.local_equilibrium(states[j - 1], fields[j])
+    return tuple(new)
+
+
+def even_odd_map(model: AbstractHopfieldNetwork, drive: Drive, states: States) -> States:
+    r"""Even-odd splitting as one fixed-point map, main paper Eq. (9)/(10).
+
+    First every layer of the auxiliary parity (the one without the output) is brought to
+    its local equilibrium given the modelled parity, then every modelled layer given the
+    new auxiliary layers. For a HAM with the output in the even layers,
+    $s_\text{even} \leftarrow W_P^T \rho(W_P \rho(s_\text{even}) + b_\text{odd} +
+    U_\text{odd}\rho(x)) + b_\text{even}$; with an odd number of state layers the roles
+    of even and odd are swapped. One call updates every layer once.
+
+    Layers that are ``None`` in ``states`` are not part of the fixed-point state (a HAM
+    needs only the modelled parity); they stay ``None`` in the output. A CHN carries both
+    parities, because its local equilibria are warm-started.
+    """
+    num_layers = len(states)
+    full = local_equilibria(model, drive, states, auxiliary_layers(num_layers))
+    full = local_equilibria(model, drive, full, modelled_layers(num_layers))
+    return tuple(None if s is None else new for s, new in zip(states, full))
+
+
+def reconstruct_states(
+    model: AbstractHopfieldNetwork, drive: Drive, states: States
+) -> tuple[Float[Array, " _"], ...]:
+    """Fill in the layers that an even-odd solve did not model (``None``) from the
+    modelled ones: one half-step of :func:`even_odd_map`, after convergence."""
+    missing = tuple(j for j, s in enumerate(states, start=1) if s is None)
+    return local_equilibria(model, drive, states, missing) if missing else states
+
+
+def initial_states(
+    model: AbstractHopfieldNetwork, update: str, dtype
+) -> States:
+    """Zero states, as the papers: all layers for synchronous updates, the modelled
+    parity only for an even-odd HAM, all layers for an even-odd CHN."""
+    sizes = model.layer_sizes[1:]
+    keep = set(range(1, len(sizes) + 1))
+    if update == "even_odd" and not model.warm_starts_local_equilibria:
+        keep = set(modelled_layers(len(sizes)))
+    return tuple(
+        jnp.zeros((d,), dtype) if j in keep else None
+        for j, d in enumerate(sizes, start=1)
+    )
+
+
+class _DampedMap(eqx.Module):
+    fixed_point_map: object
+    step_size: float
+
+    def __call__(self, model, drive, states):
+        new = self.fixed_point_map(model, drive, states)
+        h = self.step_size
+        return tuple(
+            None if s is None else (1 - h) * s + h * n for s, n in zip(states, new)
+        )
+
+
+def damped_map(fixed_point_map, step_size: float):
+    r"""The damped map $s \leftarrow (1 - h)\,s + h\,f(s)$: forward Euler with step $h$
+    on $\dot s = f(s) - s$ (main paper Eq. 2/4). Its fixed points are those of $f$.
+
+    The papers damp the synchronous CHN with $h = 0.5$ (their ``damping_factor`` is
+    $1 - h$). Returns a map with the same signature as ``fixed_point_map``.
+    """
+    if not 0 < step_size <= 1:
+        raise ValueError(f"step_size must lie in (0, 1], got {step_size}.")
+    return _DampedMap(fixed_point_map, float(step_size))

@@ -1,0 +1,235 @@
+"""Layered Hopfield networks: the HAM (Krotov 2021) and the CHN (Bengio & Fischer 2015).
+
+A network has layers ``0 .. L``: layer 0 is the clamped input ``x``, layers ``1 .. L`` are
+state layers and layer ``L`` is the output. Layers ``i`` and ``j`` talk through one matrix
+``W`` of shape ``(d_i, d_j)`` used in both directions (row-vector convention: layer ``j``
+receives ``rho(s_i) @ W``, layer ``i`` receives ``W @ rho(s_j)``). Consecutive layers are
+always connected; extra (skip) connections may join layers whose indices differ by an odd
+number, which keeps the layer graph bipartite (even / odd) so that even-odd splitting
+stays valid (main paper, Sec. 3.2).
+"""
+
+import abc
+import math
+from collections.abc import Sequence
+from typing import ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from ._activation import AbstractActivation, ShiftedSigmoid
+
+
+def _xavier_uniform(key, fan_in: int, fan_out: int, dtype) -> Float[Array, "i o"]:
+    bound = math.sqrt(6.0 / (fan_in + fan_out))
+    return jax.random.uniform(key, (fan_in, fan_out), dtype, -bound, bound)
+
+
+def _check_layer_sizes(layer_sizes) -> tuple[int, ...]:
+    try:
+        sizes = tuple(layer_sizes)
+    except TypeError:
+        raise TypeError(
+            f"layer_sizes must be a sequence of positive integers, got {layer_sizes!r}."
+        ) from None
+    if len(sizes) < 2:
+        raise ValueError(
+            "A layered Hopfield network needs at least two layers (the input and the "
+            f"output); got layer_sizes={sizes}."
+        )
+    for size in sizes:
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(
+                f"Every layer size must be a positive integer; got layer_sizes={sizes}."
+            )
+    return sizes
+
+
+def _check_skips(skips, num_layers: int) -> tuple[tuple[int, int], ...]:
+    checked = []
+    for pair in skips:
+        i, j = sorted(int(k) for k in pair)
+        if not 0 <= i < j < num_layers:
+            raise ValueError(
+                f"Skip connection {tuple(pair)} names a layer outside 0..{num_layers - 1}."
+            )
+        if (j - i) % 2 == 0:
+            raise ValueError(
+                f"Skip connection {tuple(pair)} joins two layers of the same parity; only "
+                "layers whose indices differ by an odd number may be connected (this "
+                "keeps the network bipartite, which even-odd splitting relies on)."
+            )
+        if j - i == 1:
+            raise ValueError(
+                f"Skip connection {tuple(pair)} duplicates the connection between "
+                "consecutive layers, which every network already has."
+            )
+        if (i, j) in checked:
+            raise ValueError(f"Skip connection {(i, j)} is given twice.")
+        checked.append((i, j))
+    return tuple(checked)
+
+
+class AbstractHopfieldNetwork(eqx.Module):
+    r"""A layered Hopfield network with symmetric couplings.
+
+    The *field* of state layer $j$ is
+    $C_j = b_j + \sum_{(i,j)} \rho(s_i) W_{ij} + \sum_{(j,k)} W_{jk} \rho(s_k)$ with
+    $s_0 = x$ clamped. Subclasses say how a layer responds to its field.
+    """
+
+    weights: tuple[Float[Array, "_ _"], ...]
+    biases: tuple[Float[Array, " _"], ...]
+    skip_weights: tuple[Float[Array, "_ _"], ...]
+    skips: tuple[tuple[int, int], ...] = eqx.field(static=True)
+    activation: AbstractActivation
+
+    #: Whether a layer's local equilibrium depends on its own previous state (a warm
+    #: start). If so, an even-odd solve carries both parities in its state.
+    warm_starts_local_equilibria: ClassVar[bool]
+
+    def _initialise(self, layer_sizes, key, activation, skips, dtype):
+        sizes = _check_layer_sizes(layer_sizes)
+        skips = _check_skips(skips, len(sizes))
+        if not isinstance(activation, AbstractActivation):
+            raise TypeError(
+                "activation must be a hopjax.AbstractActivation (it supplies rho, rho' "
+                f"and the Lagrangian), got {type(activation).__name__}."
+            )
+        dtype = jnp.zeros((), dtype).dtype if dtype is not None else jnp.zeros(()).dtype
+        if not jnp.issubdtype(dtype, jnp.floating):
+            raise TypeError(f"dtype must be a floating dtype, got {dtype}.")
+        keys = jax.random.split(key, 2 * len(sizes) + len(skips))
+        self.biases = tuple(
+            0.01 * jax.random.normal(k, (d,), dtype) for k, d in zip(keys, sizes[1:])
+        )
+        chain_keys = keys[len(sizes) : 2 * len(sizes) - 1]
+        self.weights = tuple(
+            _xavier_uniform(k, sizes[i], sizes[i + 1], dtype)
+            for i, k in enumerate(chain_keys)
+        )
+        skip_keys = keys[2 * len(sizes) :]
+        self.skip_weights = tuple(
+            _xavier_uniform(k, sizes[i], sizes[j], dtype)
+            for (i, j), k in zip(skips, skip_keys)
+        )
+        self.skips = skips
+        self.activation = activation
+
+    @property
+    def layer_sizes(self) -> tuple[int, ...]:
+        """``(d_0, d_1, ..., d_L)``: the input width, then each state layer's width."""
+        return (self.weights[0].shape[0],) + tuple(w.shape[1] for w in self.weights)
+
+    @property
+    def num_state_layers(self) -> int:
+        """``L``, the number of state layers (the input layer is not one)."""
+        return len(self.weights)
+
+    @property
+    def edges(self) -> tuple[tuple[int, int, Float[Array, "_ _"]], ...]:
+        """Every connection ``(i, j, W)`` with ``i < j`` and ``W`` of shape ``(d_i, d_j)``."""
+        chain = tuple((i, i + 1, w) for i, w in enumerate(self.weights))
+        skip = tuple((i, j, w) for (i, j), w in zip(self.skips, self.skip_weights))
+        return chain + skip
+
+    @abc.abstractmethod
+    def layer_update(
+        self, s: Float[Array, " d"], field: Float[Array, " d"]
+    ) -> Float[Array, " d"]:
+        """One synchronous update of a layer from its field (Eq. 5 / Eq. 6)."""
+
+    @abc.abstractmethod
+    def local_equilibrium(
+        self, s: Float[Array, " d"] | None, field: Float[Array, " d"]
+    ) -> Float[Array, " d"]:
+        """The layer's equilibrium given its (fixed) neighbours: one half of even-odd."""
+
+    @abc.abstractmethod
+    def self_energy(self, s: Float[Array, " d"]) -> Float[Array, ""]:
+        """The part of the energy that involves one layer alone."""
+
+
+class HAM(AbstractHopfieldNetwork):
+    r"""A Hierarchical Associative Memory (Krotov 2021), main paper Eq. (3)/(6).
+
+    Each layer's equilibrium given its neighbours is its field: $s_j = C_j$. The
+    synchronous map is $s \leftarrow W\rho(s) + b + U\rho(x)$.
+    """
+
+    warm_starts_local_equilibria: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        layer_sizes: Sequence[int],
+        *,
+        key: PRNGKeyArray,
+        activation: AbstractActivation = ShiftedSigmoid(),
+        skips: Sequence[tuple[int, int]] = (),
+        dtype=None,
+    ):
+        self._initialise(layer_sizes, key, activation, skips, dtype)
+
+    def layer_update(self, s, field):
+        del s
+        return field
+
+    def local_equilibrium(self, s, field):
+        del s
+        return field
+
+    def self_energy(self, s):
+        return jnp.sum(s * self.activation(s) - self.activation.lagrangian(s))
+
+
+class CHN(AbstractHopfieldNetwork):
+    r"""A continuous Hopfield network (Bengio & Fischer 2015), main paper Eq. (1)/(5).
+
+    The synchronous map is $s \leftarrow \rho'(s) \odot (W\rho(s) + b + U\rho(x))$. A
+    layer's equilibrium given its neighbours solves $s = \rho'(s) \odot C$ implicitly; it
+    is approximated by `inner_steps` damped iterations
+    $s \leftarrow \beta s + (1 - \beta)\,\rho'(s) \odot C$ with $\beta$ =
+    `inner_damping`, warm-started from the layer's current state (the papers: 10 steps,
+    $\beta = 0.5$).
+    """
+
+    inner_steps: int = eqx.field(static=True)
+    inner_damping: float = eqx.field(static=True)
+    warm_starts_local_equilibria: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        layer_sizes: Sequence[int],
+        *,
+        key: PRNGKeyArray,
+        activation: AbstractActivation = ShiftedSigmoid(),
+        skips: Sequence[tuple[int, int]] = (),
+        inner_steps: int = 10,
+        inner_damping: float = 0.5,
+        dtype=None,
+    ):
+        if isinstance(inner_steps, bool) or not isinstance(inner_steps, int):
+            raise TypeError(f"inner_steps must be an integer, got {inner_steps!r}.")
+        if inner_steps < 1:
+            raise ValueError(f"inner_steps must be at least 1, got {inner_steps}.")
+        if not 0 <= inner_damping < 1:
+            raise ValueError(f"inner_damping must lie in [0, 1), got {inner_damping}.")
+        self._initialise(layer_sizes, key, activation, skips, dtype)
+        self.inner_steps = inner_steps
+        self.inner_damping = float(inner_damping)
+
+    def layer_update(self, s, field):
+        return self.activation.derivative(s) * field
+
+    def local_equilibrium(self, s, field):
+        beta = self.inner_damping
+
+        def inner(_, s):
+            return beta * s + (1 - beta) * self.layer_update(s, field)
+
+        return jax.lax.fori_loop(0, self.inner_steps, inner, s)
+
+    def self_energy(self, s):
+        return 0.5 * jnp.sum(s**2)

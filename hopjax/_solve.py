@@ -1,0 +1,241 @@
+"""`solve`: the equilibrium of a Hopfield network for one input or a batch."""
+
+from typing import Literal
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import optimistix as optx
+from jaxtyping import Array, Bool, Float, Int
+
+from ._adjoint import AbstractBackward, FixedPointAdjoint
+from ._checks import check_finite, check_positive_int
+from ._implicit import implicit_fixed_point
+from ._maps import (
+    damped_map,
+    even_odd_map,
+    initial_states,
+    input_drive,
+    reconstruct_states,
+    synchronous_map,
+)
+from ._model import CHN, AbstractHopfieldNetwork
+from ._solver.anderson import Anderson
+from ._solver._monitor import check_damping, check_tolerances
+
+
+_MAPS = {"synchronous": synchronous_map, "even_odd": even_odd_map}
+
+
+class Equilibrium(eqx.Module):
+    """The result of [`hopjax.solve`][]. Every field is batch-leading for a batch.
+
+    - `states`: `(s_1, ..., s_L)`, the equilibrium of every state layer; `states[-1]` is
+        the output layer.
+    - `num_steps`: per sample, the number of map evaluations until the convergence test
+        first passed (`max_steps` if it never did).
+    - `residual`: per sample, the relative change
+        $\\lVert F_n - F_{n-1}\\rVert_2 / \\lVert F_n\\rVert_2$ at the last step.
+    - `converged`: per sample, whether the test passed and the states are finite.
+    - `paper_iterations`: per sample, the papers' Table-2 count: the 0-based index of the
+        first of two consecutive map outputs within `rtol`, i.e. `num_steps - 2`, and
+        `max_steps - 1` for a sample that did not converge (or, as the papers' code,
+        that converged at index 0). It equals the papers' number when `max_steps` is
+        their fixed iteration count (40 / 80 / 120 for 3 / 5 / 7 layers).
+    - `trace`: per sample and step, the relative change (NaN after the solve stopped);
+        `None` unless `solve(..., trace=True)`.
+    """
+
+    states: tuple[Float[Array, "*batch _"], ...]
+    num_steps: Int[Array, "*batch"]
+    residual: Float[Array, "*batch"]
+    converged: Bool[Array, "*batch"]
+    paper_iterations: Int[Array, "*batch"]
+    trace: Float[Array, "*batch max_steps"] | None
+
+    @property
+    def output(self) -> Float[Array, "*batch d_L"]:
+        """The output layer's state, `states[-1]`."""
+        return self.states[-1]
+
+
+class NonConvergenceError(RuntimeError):
+    """Raised by `solve(..., throw=True)` when some samples did not converge."""
+
+
+def _raise_if_failed(failed, total):
+    if failed > 0:
+        raise NonConvergenceError(
+            f"{int(failed)} of {int(total)} samples did not converge (non-finite states "
+            "or the convergence test never passed within max_steps); raise max_steps, "
+            "use another solver or damping, or pass throw=False and inspect "
+            "Equilibrium.converged."
+        )
+
+
+def _check_input(model: AbstractHopfieldNetwork, x) -> Array:
+    x = jnp.asarray(x)
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        raise TypeError(
+            f"x must be a floating-point array (pixels scaled to [0, 1]), got dtype "
+            f"{x.dtype}."
+        )
+    width = model.layer_sizes[0]
+    if x.ndim not in (1, 2):
+        raise ValueError(
+            f"x must have shape ({width},) for one sample or (batch, {width}) for a "
+            f"batch, got shape {x.shape}."
+        )
+    if x.shape[-1] != width:
+        raise ValueError(
+            f"x has {x.shape[-1]} features but the model's input layer has {width} "
+            f"(layer_sizes={model.layer_sizes}); got shape {x.shape}."
+        )
+    return x
+
+
+def solve(
+    model: AbstractHopfieldNetwork,
+    x: Float[Array, "*batch d0"],
+    *,
+    update: Literal["even_odd", "synchronous"] = "even_odd",
+    solver: optx.AbstractFixedPointSolver | None = None,
+    rtol: float = 1e-4,
+    max_steps: int = 200,
+    damping: float | None = None,
+    backward: AbstractBackward = FixedPointAdjoint(),
+    throw: bool = False,
+    trace: bool = False,
+    early_stop: bool = True,
+) -> Equilibrium:
+    r"""Find the equilibrium of `model` with input `x` clamped.
+
+    Iterates the fixed-point map of the chosen update scheme with `solver`:
+
+    - `"synchronous"`: every layer at once, main paper Eq. (6) (HAM) / Eq. (5) (CHN).
+    - `"even_odd"`: even-odd splitting, Eq. (9)/(10): only the output's parity is the
+        fixed-point state; the other parity is reconstructed after convergence. For a
+        CHN each half-step runs the model's inner iterations.
+
+    The solve is per sample (convergence, step counts) and batches through `jax.vmap`;
+    it runs under `jax.jit` / `equinox.filter_jit`, on CPU and GPU, in the input's
+    floating dtype. Gradients (`jax.grad` of any loss of the states, w.r.t. the model's
+    parameters and `x`) come from the implicit function theorem (see `backward`).
+
+    **Arguments:**
+
+    - `model`: a [`hopjax.HAM`][] or [`hopjax.CHN`][].
+    - `x`: one input `(d0,)` or a batch `(batch, d0)`, floating point.
+    - `update`: `"even_odd"` (default) or `"synchronous"`.
+    - `solver`: an Optimistix fixed-point solver; default [`hopjax.Anderson`][]`()`.
+    - `rtol`: tolerance of the papers' test $\lVert F_n - F_{n-1}\rVert_2 <
+        \text{rtol}\,\lVert F_n\rVert_2$; replaces the solver's own `rtol`.
+    - `max_steps`: the most map evaluations per sample.
+    - `damping`: map-level damping $\beta$, iterating
+        $s \leftarrow \beta s + (1 - \beta) f(s)$ (forward Euler with step
+        $1 - \beta$) with every solver and in the backward pass. `None` means the
+        papers' choice: 0.5 for a synchronous CHN, 0 otherwise.
+    - `backward`: [`hopjax.FixedPointAdjoint`][] (default, exact implicit gradient),
+        [`hopjax.RecurrentBackprop`][] (the papers' $K$ Picard steps),
+        [`hopjax.GMRESAdjoint`][], or [`hopjax.UnrolledBackprop`][] (baseline).
+    - `throw`: if True, raise [`hopjax.NonConvergenceError`][] naming the number of
+        samples that did not converge.
+    - `trace`: if True, record every step's relative change in `Equilibrium.trace`.
+    - `early_stop`: if False, every sample runs exactly `max_steps` steps (the papers'
+        fixed iteration counts); `num_steps` still reports the first convergence.
+
+    **Returns:** an [`hopjax.Equilibrium`][].
+    """
+    if not isinstance(model, AbstractHopfieldNetwork):
+        raise TypeError(
+            f"model must be a hopjax.HAM or hopjax.CHN, got {type(model).__name__}."
+        )
+    if update not in _MAPS:
+        raise ValueError(
+            f"update must be one of {sorted(_MAPS)}, got {update!r}."
+        )
+    solver = Anderson() if solver is None else solver
+    if not isinstance(solver, optx.AbstractFixedPointSolver):
+        raise TypeError(
+            "solver must be an optimistix fixed-point solver such as hopjax.Picard() "
+            f"or hopjax.Anderson(), got {type(solver).__name__}."
+        )
+    check_tolerances("solve", rtol, 0.0)
+    check_positive_int("max_steps", max_steps)
+    if not isinstance(backward, AbstractBackward):
+        raise TypeError(
+            "backward must be a hopjax backward mode (FixedPointAdjoint, "
+            f"RecurrentBackprop, GMRESAdjoint, UnrolledBackprop), got {backward!r}."
+        )
+    if damping is None:
+        damping = 0.5 if isinstance(model, CHN) and update == "synchronous" else 0.0
+    check_damping("solve", damping)
+    x = _check_input(model, x)
+    dtype = jnp.result_type(x.dtype, *(w.dtype for w in model.weights))
+    x = check_finite(x.astype(dtype), "The input x")
+    model = check_finite(model, "The model's parameters")
+    solver = eqx.tree_at(lambda s: s.rtol, solver, rtol)
+
+    fixed_point_map = _MAPS[update]
+    if damping > 0:
+        fixed_point_map = damped_map(fixed_point_map, 1.0 - damping)
+    fn = _SolverFn(fixed_point_map)
+    options = {"trace_length": max_steps if trace else 0, "early_stop": early_stop}
+    y0 = initial_states(model, update, dtype)
+
+    def solve_one(model, x):
+        drive = input_drive(model, x)
+        value, monitor = implicit_fixed_point(
+            fn,
+            solver,
+            y0,
+            (model, drive),
+            max_steps=max_steps,
+            backward=backward,
+            options=options,
+        )
+        states = reconstruct_states(model, drive, value)
+        return states, monitor
+
+    if x.ndim == 1:
+        states, monitor = solve_one(model, x)
+    else:
+        states, monitor = eqx.filter_vmap(solve_one, in_axes=(None, 0))(model, x)
+    finite = jnp.all(
+        jnp.stack([jnp.all(jnp.isfinite(s), axis=-1) for s in states]), axis=0
+    )
+    converged = monitor.converged & finite
+    num_steps = jnp.where(monitor.converged, monitor.first_converged, monitor.steps)
+    paper = jnp.where(
+        converged & (monitor.first_converged >= 3),
+        monitor.first_converged - 2,
+        max_steps - 1,
+    )
+    equilibrium = Equilibrium(
+        states=states,
+        num_steps=num_steps,
+        residual=monitor.relative_change,
+        converged=converged,
+        paper_iterations=paper,
+        trace=monitor.trace if trace else None,
+    )
+    if throw:
+        failed = jnp.sum(~converged)
+        total = converged.size
+        if isinstance(failed, jax.core.Tracer):
+            jax.debug.callback(_raise_if_failed, failed, total)
+        else:
+            _raise_if_failed(int(failed), total)
+    return equilibrium
+
+
+class _SolverFn(eqx.Module):
+    """Adapts a map `(model, drive, states) -> states` to Optimistix's `fn(y, args)`."""
+
+    fixed_point_map: object
+
+    def __call__(self, states, params):
+        model, drive = params
+        return self.fixed_point_map(model, drive, states)
+
+

@@ -1,0 +1,108 @@
+r"""The papers' convergence test, shared by every hopjax fixed-point solver.
+
+Convergence is declared the first time consecutive outputs $F_{n-1}, F_n$ of the map
+satisfy $\lVert F_n - F_{n-1}\rVert_2 < \text{atol} + \text{rtol}\,\lVert F_n\rVert_2$,
+per sample (main paper, footnote 3, with atol = 0). Optimistix's built-in test is
+elementwise and cannot express this, so every hopjax solver keeps one of these monitors
+in its state and terminates on it.
+"""
+
+from typing import Any
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from .._custom_types import BoolScalar, IntScalar, Scalar
+
+
+def two_norm(x: Float[Array, "..."]) -> Scalar:
+    r"""$\lVert x\rVert_2$, with a gradient of zero (not NaN) at $x = 0$."""
+    squared = jnp.sum(x * x)
+    positive = squared > 0
+    return jnp.where(positive, jnp.sqrt(jnp.where(positive, squared, 1)), 0)
+
+
+def relative_change(
+    new: Float[Array, " n"], old: Float[Array, " n"]
+) -> tuple[Scalar, Scalar, Scalar]:
+    r"""$(\lVert \text{new} - \text{old}\rVert_2, \lVert \text{new}\rVert_2,$ their
+    ratio$)$; the ratio is $\infty$ when only the denominator vanishes and $0$ when both
+    do."""
+    delta, size = two_norm(new - old), two_norm(new)
+    ratio = jnp.where(size > 0, delta / jnp.where(size > 0, size, 1), jnp.inf)
+    return delta, size, jnp.where(delta > 0, ratio, 0)
+
+
+class ConvergenceMonitor(eqx.Module):
+    """Per-solve record of the relative change between consecutive map outputs."""
+
+    relative_change: Scalar
+    steps: IntScalar
+    first_converged: IntScalar
+    trace: Float[Array, " trace_length"]
+
+    @property
+    def converged(self) -> BoolScalar:
+        """Whether the test has passed at some step (``first_converged > 0``)."""
+        return self.first_converged > 0
+
+
+def init_monitor(y: Float[Array, " n"], options: dict[str, Any]) -> ConvergenceMonitor:
+    """A fresh monitor; ``options["trace_length"]`` (default 0) steps are recorded."""
+    length = int(options.get("trace_length", 0))
+    return ConvergenceMonitor(
+        relative_change=jnp.array(jnp.inf, y.dtype),
+        steps=jnp.array(0),
+        first_converged=jnp.array(0),
+        trace=jnp.full((length,), jnp.nan, y.dtype),
+    )
+
+
+def record(
+    monitor: ConvergenceMonitor,
+    new_f: Float[Array, " n"],
+    old_f: Float[Array, " n"],
+    rtol: float,
+    atol: float,
+) -> ConvergenceMonitor:
+    """Record one step whose map output moved from ``old_f`` to ``new_f``."""
+    delta, size, ratio = relative_change(new_f, old_f)
+    steps = monitor.steps + 1
+    passed = (delta < atol + rtol * size) | (delta == 0)
+    first = jnp.where(monitor.converged | ~passed, monitor.first_converged, steps)
+    trace = monitor.trace
+    if trace.shape[0] > 0:
+        trace = trace.at[monitor.steps].set(ratio.astype(trace.dtype), mode="drop")
+    return ConvergenceMonitor(ratio.astype(monitor.relative_change.dtype), steps, first, trace)
+
+
+def should_stop(monitor: ConvergenceMonitor, options: dict[str, Any]) -> BoolScalar:
+    """Stop once converged, unless ``options["early_stop"]`` is False (then the solve
+    runs to ``max_steps``, as the papers' fixed iteration counts do)."""
+    if options.get("early_stop", True):
+        return monitor.converged
+    return jnp.array(False)
+
+
+def check_tolerances(name: str, rtol: float, atol: float) -> None:
+    """Raise a clear error for tolerances that make no sense."""
+    for label, value in (("rtol", rtol), ("atol", atol)):
+        try:
+            ok = bool(value >= 0) and bool(jnp.isfinite(value))
+        except TypeError:
+            ok = False
+        if not ok:
+            raise ValueError(f"{name} needs a finite, non-negative {label}, got {value!r}.")
+    if rtol == 0 and atol == 0:
+        raise ValueError(f"{name} needs rtol > 0 or atol > 0; both are zero.")
+
+
+def check_damping(name: str, damping: float) -> None:
+    """Damping must lie in [0, 1): 1 would never move."""
+    try:
+        ok = 0 <= damping < 1
+    except TypeError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{name} needs damping in [0, 1), got {damping!r}.")
