@@ -7,6 +7,7 @@ elementwise and cannot express this, so every hopjax solver keeps one of these m
 in its state and terminates on it.
 """
 
+import math
 from typing import Any
 
 import equinox as eqx
@@ -89,7 +90,7 @@ def check_tolerances(name: str, rtol: float, atol: float) -> None:
     """Raise a clear error for tolerances that make no sense."""
     for label, value in (("rtol", rtol), ("atol", atol)):
         try:
-            ok = bool(value >= 0) and bool(jnp.isfinite(value))
+            ok = math.isfinite(value) and value >= 0
         except TypeError:
             ok = False
         if not ok:

@@ -65,6 +65,8 @@ class Anderson(optx.AbstractFixedPointSolver):
     was, $\lVert g(x_k) - \tilde x\rVert / \lVert\tilde x\rVert <
     \lVert g(x_k) - x_k\rVert / \lVert x_k\rVert$; otherwise (and whenever the
     least-squares system is singular) the plain step $x_{k+1} = g(x_k)$ is taken.
+    With `safeguard=False` every finite proposal is taken (plain Walker-Ni Anderson,
+    which extrapolates further on slowly contracting problems but may diverge).
     One call of $f$ per step. The first step is a plain step.
 
     Convergence (per sample): consecutive images satisfy
@@ -78,6 +80,7 @@ class Anderson(optx.AbstractFixedPointSolver):
     history: int = 4
     regularisation: float = 1e-8
     damping: float = 0.0
+    safeguard: bool = True
     norm: Callable[[PyTree], Scalar] = two_norm
 
     def __check_init__(self):
@@ -115,7 +118,9 @@ class Anderson(optx.AbstractFixedPointSolver):
         alpha = anderson_weights(images - iterates, valid, self.regularisation)
         proposal = alpha @ images
 
-        accept = (_distance_ratio(g, proposal) < _distance_ratio(g, x)) & jnp.all(jnp.isfinite(proposal))
+        accept = jnp.all(jnp.isfinite(proposal))
+        if self.safeguard:
+            accept = accept & (_distance_ratio(g, proposal) < _distance_ratio(g, x))
         new_x = jnp.where(accept, proposal, g)
         return unravel(new_x), _AndersonState(iterates, images, count, monitor), aux
 
@@ -145,5 +150,6 @@ Anderson.__init__.__doc__ = """**Arguments:**
     papers: 4).
 - `regularisation`: ridge $\\lambda$ relative to the trace of $F F^T$.
 - `damping`: $\\beta \\in [0, 1)$, mixes the map with the identity before acceleration.
+- `safeguard`: the papers' per-sample safeguard (default True).
 - `norm`: kept for Optimistix compatibility; the test always uses the 2-norm.
 """

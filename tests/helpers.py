@@ -1,0 +1,57 @@
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import hopjax as hj
+
+
+DEPTHS = {
+    3: (12, 9, 4),
+    4: (12, 9, 7, 4),
+    5: (12, 10, 8, 6, 4),
+    7: (12, 10, 9, 8, 7, 6, 4),
+}
+
+
+def scale_weights(model, factor):
+    """Multiply every coupling by `factor` (a small factor makes the maps contractive,
+    so the equilibrium is unique)."""
+    return eqx.tree_at(
+        lambda m: (m.weights, m.skip_weights),
+        model,
+        (
+            tuple(factor * w for w in model.weights),
+            tuple(factor * w for w in model.skip_weights),
+        ),
+    )
+
+
+def random_biases(model, key, scale=0.5):
+    keys = jax.random.split(key, len(model.biases))
+    return eqx.tree_at(
+        lambda m: m.biases,
+        model,
+        tuple(scale * jax.random.normal(k, b.shape, b.dtype) for k, b in zip(keys, model.biases)),
+    )
+
+
+def make_model(kind, sizes, key, *, weight_scale=1.0, skips=(), **kwargs):
+    k1, k2 = jax.random.split(key)
+    cls = {"ham": hj.HAM, "chn": hj.CHN}[kind]
+    model = cls(sizes, key=k1, skips=skips, dtype=jnp.float64, **kwargs)
+    return random_biases(scale_weights(model, weight_scale), k2)
+
+
+def random_input(key, width, batch=None, dtype=jnp.float64):
+    shape = (width,) if batch is None else (batch, width)
+    return jax.random.uniform(key, shape, dtype)
+
+
+def random_states(key, sizes, dtype=jnp.float64):
+    keys = jax.random.split(key, len(sizes) - 1)
+    return tuple(jax.random.normal(k, (d,), dtype) for k, d in zip(keys, sizes[1:]))
+
+
+def as_numpy(states):
+    return [None if s is None else np.asarray(s, np.float64) for s in states]

@@ -1,0 +1,146 @@
+"""Bad input gets a clear error that names the problem, never a silent NaN."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import pytest
+
+import hopjax as hj
+
+
+@pytest.fixture
+def model():
+    return hj.HAM((6, 5, 3), key=jax.random.PRNGKey(0))
+
+
+@pytest.fixture
+def x():
+    return jax.random.uniform(jax.random.PRNGKey(1), (4, 6))
+
+
+def test_wrong_input_width(model, x):
+    with pytest.raises(ValueError, match="x has 7 features but the model's input layer has 6"):
+        hj.solve(model, jnp.ones((4, 7)))
+
+
+@pytest.mark.parametrize("shape", [(), (2, 3, 6)])
+def test_wrong_input_rank(model, shape):
+    with pytest.raises(ValueError, match=r"x must have shape \(6,\) for one sample or \(batch, 6\)"):
+        hj.solve(model, jnp.ones(shape))
+
+
+@pytest.mark.parametrize("dtype", [jnp.int32, jnp.bool_])
+def test_non_float_input(model, dtype):
+    with pytest.raises(TypeError, match="x must be a floating-point array"):
+        hj.solve(model, jnp.ones((2, 6), dtype))
+
+
+@pytest.mark.parametrize("bad", [jnp.nan, jnp.inf])
+def test_nan_or_inf_in_input(model, x, bad):
+    with pytest.raises(ValueError, match="The input x contains NaN or Inf"):
+        hj.solve(model, x.at[1, 2].set(bad))
+
+
+def test_nan_in_input_under_jit(model, x):
+    solve = eqx.filter_jit(hj.solve)
+    with pytest.raises(Exception, match="The input x contains NaN or Inf"):
+        jax.block_until_ready(solve(model, x.at[0, 0].set(jnp.nan)))
+
+
+def test_nan_in_parameters(model, x):
+    broken = eqx.tree_at(lambda m: m.weights[1], model, model.weights[1].at[0, 0].set(jnp.nan))
+    with pytest.raises(ValueError, match="The model's parameters contains NaN or Inf"):
+        hj.solve(broken, x)
+
+
+@pytest.mark.parametrize("sizes", [(), (784,), [5]])
+def test_fewer_than_two_layers(sizes):
+    with pytest.raises(ValueError, match="at least two layers"):
+        hj.HAM(sizes, key=jax.random.PRNGKey(0))
+
+
+@pytest.mark.parametrize("sizes", [(784, 0, 10), (784, -3, 10), (784, 2.5, 10), (784, True, 10)])
+def test_nonsense_layer_sizes(sizes):
+    with pytest.raises(ValueError, match="positive integer"):
+        hj.CHN(sizes, key=jax.random.PRNGKey(0))
+
+
+@pytest.mark.parametrize(
+    "skips,message",
+    [
+        (((0, 2),), "same parity"),
+        (((1, 2),), "duplicates the connection between consecutive layers"),
+        (((0, 9),), "outside 0..3"),
+        (((0, 3), (3, 0)), "given twice"),
+    ],
+)
+def test_bad_skip_connections(skips, message):
+    with pytest.raises(ValueError, match=message):
+        hj.HAM((6, 5, 4, 3), key=jax.random.PRNGKey(0), skips=skips)
+
+
+def test_non_float_model_dtype():
+    with pytest.raises(TypeError, match="floating dtype"):
+        hj.HAM((6, 5, 3), key=jax.random.PRNGKey(0), dtype=jnp.int32)
+
+
+@pytest.mark.parametrize(
+    "make,message",
+    [
+        (lambda: hj.Picard(rtol=-1e-4), "non-negative rtol"),
+        (lambda: hj.Picard(rtol=float("nan")), "non-negative rtol"),
+        (lambda: hj.Picard(rtol=0.0), "rtol > 0 or atol > 0"),
+        (lambda: hj.Picard(damping=1.0), r"damping in \[0, 1\)"),
+        (lambda: hj.Anderson(damping=-0.1), r"damping in \[0, 1\)"),
+        (lambda: hj.Anderson(history=0), "history >= 1"),
+        (lambda: hj.Anderson(regularisation=-1.0), "non-negative regularisation"),
+        (lambda: hj.RecurrentBackprop(steps=0), "steps must be a positive integer"),
+        (lambda: hj.FixedPointAdjoint(rtol=-1.0), "non-negative rtol"),
+        (lambda: hj.GMRESAdjoint(restart=0), "restart must be a positive integer"),
+        (lambda: hj.CHN((6, 5, 3), key=jax.random.PRNGKey(0), inner_steps=0), "inner_steps"),
+        (lambda: hj.CHN((6, 5, 3), key=jax.random.PRNGKey(0), inner_damping=1.5), "inner_damping"),
+        (lambda: hj.damped_map(hj.synchronous_map, 0.0), "step_size"),
+    ],
+)
+def test_nonsense_hyperparameters(make, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        make()
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"rtol": -1.0}, "non-negative rtol"),
+        ({"max_steps": 0}, "max_steps must be a positive integer"),
+        ({"max_steps": 2.5}, "max_steps must be a positive integer"),
+        ({"damping": 1.0}, r"damping in \[0, 1\)"),
+        ({"update": "gauss_seidel"}, "update must be one of"),
+        ({"solver": "anderson"}, "solver must be an optimistix fixed-point solver"),
+        ({"backward": "rbp"}, "backward must be a hopjax backward mode"),
+    ],
+)
+def test_bad_solve_arguments(model, x, kwargs, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        hj.solve(model, x, **kwargs)
+
+
+def test_not_a_model(x):
+    with pytest.raises(TypeError, match="model must be a hopjax.HAM or hopjax.CHN"):
+        hj.solve(object(), x)
+
+
+def test_non_convergence_is_reported_and_throw_counts_failures(model, x):
+    eq = hj.solve(model, x, solver=hj.Picard(), max_steps=1)
+    assert not bool(jnp.any(eq.converged))
+    with pytest.raises(hj.NonConvergenceError, match="4 of 4 samples did not converge"):
+        hj.solve(model, x, solver=hj.Picard(), max_steps=1, throw=True)
+    solve = eqx.filter_jit(lambda m, x: hj.solve(m, x, solver=hj.Picard(), max_steps=1, throw=True))
+    with pytest.raises(Exception, match="4 of 4 samples did not converge"):
+        jax.block_until_ready(solve(model, x))
+    ok = hj.solve(model, x, throw=True)  # converges: no error
+    assert bool(jnp.all(ok.converged))
+
+
+def test_energy_needs_one_state_per_layer(model):
+    with pytest.raises(ValueError, match="one state per state layer"):
+        hj.energy(model, jnp.ones(6), (jnp.ones(5),))

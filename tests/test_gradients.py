@@ -1,0 +1,121 @@
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import hopjax as hj
+
+from .helpers import DEPTHS, make_model, random_input
+
+
+EXACT_MODES = {
+    "fixed_point_picard": hj.FixedPointAdjoint(rtol=1e-13, max_steps=3000),
+    "fixed_point_anderson": hj.FixedPointAdjoint(solver=hj.Anderson(rtol=1e-13), max_steps=3000),
+    "gmres": hj.GMRESAdjoint(rtol=1e-12, atol=1e-14),
+    "recurrent_backprop_long": hj.RecurrentBackprop(steps=600),
+    "unrolled": hj.UnrolledBackprop(),
+}
+
+
+def _loss_fn(update, backward, solver):
+    def loss(params):
+        model, x = params
+        eq = hj.solve(
+            model, x, update=update, solver=solver, rtol=1e-14, max_steps=3000, backward=backward
+        )
+        target = jnp.linspace(-1.0, 1.0, eq.output.shape[-1])
+        return jnp.sum((eq.output - target) ** 2) + 0.3 * jnp.sum(jnp.sin(eq.states[0]))
+
+    return loss
+
+
+def _random_direction(key, tree):
+    leaves, treedef = jax.tree.flatten(eqx.filter(tree, eqx.is_inexact_array))
+    keys = jax.random.split(key, len(leaves))
+    return jax.tree.unflatten(
+        treedef, [jax.random.normal(k, leaf.shape, leaf.dtype) for k, leaf in zip(keys, leaves)]
+    )
+
+
+def _directional_fd(loss, params, direction, eps=1e-6):
+    def shifted(sign):
+        return eqx.apply_updates(params, jax.tree.map(lambda d: sign * eps * d, direction))
+
+    return (loss(shifted(1.0)) - loss(shifted(-1.0))) / (2 * eps)
+
+
+def _dot(grads, direction):
+    grads = eqx.filter(grads, eqx.is_inexact_array)
+    return sum(jnp.vdot(g, d) for g, d in zip(jax.tree.leaves(grads), jax.tree.leaves(direction)))
+
+
+@pytest.mark.parametrize("kind", ["ham", "chn"])
+@pytest.mark.parametrize("update", ["synchronous", "even_odd"])
+def test_gradients_match_finite_differences(kind, update, getkey):
+    sizes = DEPTHS[5] if kind == "ham" else DEPTHS[3]
+    model = make_model(kind, sizes, getkey(), weight_scale=0.7)
+    x = random_input(getkey(), sizes[0])
+    params = (model, x)
+    direction = _random_direction(getkey(), params)
+    solver = hj.Picard(damping=0.5) if (kind == "chn" and update == "synchronous") else hj.Picard()
+    fd = _directional_fd(_loss_fn(update, EXACT_MODES["gmres"], solver), params, direction)
+    for name, backward in EXACT_MODES.items():
+        grads = eqx.filter_grad(_loss_fn(update, backward, solver))(params)
+        np.testing.assert_allclose(_dot(grads, direction), fd, rtol=2e-6, err_msg=name)
+    x_only = (jax.tree.map(jnp.zeros_like, direction[0]), direction[1])
+    fd_x = _directional_fd(_loss_fn(update, EXACT_MODES["gmres"], solver), params, x_only)
+    grads = eqx.filter_grad(_loss_fn(update, hj.FixedPointAdjoint(rtol=1e-13, max_steps=3000), solver))(params)
+    np.testing.assert_allclose(jnp.vdot(grads[1], direction[1]), fd_x, rtol=2e-6)
+
+
+def test_recurrent_backprop_is_the_truncated_neumann_series(getkey):
+    """RBP with K steps gives (df/dtheta)^T sum_{k<K} (J^T)^k g: checked against an
+    explicit Jacobian."""
+    sizes = DEPTHS[3]
+    model = make_model("ham", sizes, getkey(), weight_scale=1.5)
+    x = random_input(getkey(), sizes[0])
+    eq = hj.solve(model, x, update="synchronous", solver=hj.Anderson(), rtol=1e-14, max_steps=3000)
+    flat_states = jnp.concatenate(eq.states)
+    drive = hj.input_drive(model, x)
+    splits = np.cumsum([s.shape[0] for s in eq.states])[:-1]
+
+    def flat_map(flat, x):
+        states = tuple(jnp.split(flat, splits))
+        return jnp.concatenate(hj.synchronous_map(model, hj.input_drive(model, x), states))
+
+    jac_s = jax.jacobian(flat_map, argnums=0)(flat_states, x)
+    jac_x = jax.jacobian(flat_map, argnums=1)(flat_states, x)
+    g = jnp.zeros_like(flat_states).at[-1].set(1.0)  # d(output[-1])
+    truncated = {}
+    for steps in (1, 3, 8):
+        w = sum(jnp.linalg.matrix_power(jac_s.T, k) @ g for k in range(steps))
+        want = jac_x.T @ w
+
+        def loss(x):
+            eq = hj.solve(
+                model, x, update="synchronous", solver=hj.Anderson(), rtol=1e-14,
+                max_steps=3000, backward=hj.RecurrentBackprop(steps=steps),
+            )
+            return eq.output[-1]
+
+        np.testing.assert_allclose(jax.grad(loss)(x), want, rtol=1e-9, atol=1e-12)
+        truncated[steps] = want
+    exact = jac_x.T @ jnp.linalg.solve(jnp.eye(len(g)) - jac_s.T, g)
+    errors = [float(jnp.linalg.norm(truncated[k] - exact)) for k in (1, 3, 8)]
+    assert errors[0] > 1e-3 and errors[0] > errors[1] > errors[2]  # converging series
+    del drive
+
+
+def test_gradients_of_a_batch_sum_over_samples(getkey):
+    sizes = DEPTHS[3]
+    model = make_model("ham", sizes, getkey(), weight_scale=0.7)
+    x = random_input(getkey(), sizes[0], batch=4)
+
+    def loss(model, x):
+        return jnp.sum(hj.solve(model, x, rtol=1e-13, max_steps=2000).output ** 2)
+
+    batch = eqx.filter_grad(loss)(model, x)
+    singles = [eqx.filter_grad(loss)(model, x[i]) for i in range(4)]
+    for b, *s in zip(jax.tree.leaves(batch), *(jax.tree.leaves(t) for t in singles)):
+        np.testing.assert_allclose(b, sum(s), rtol=1e-9, atol=1e-12)

@@ -1,0 +1,167 @@
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optimistix as optx
+import pytest
+
+import hopjax as hj
+
+from .helpers import as_numpy, DEPTHS, make_model, random_input
+from .reference import DenseReference
+
+
+SOLVERS = {
+    "picard": lambda: hj.Picard(),
+    "anderson": lambda: hj.Anderson(),
+}
+
+
+def _cases():
+    for depth in sorted(DEPTHS):
+        yield "ham", depth
+    yield "chn", 3
+
+
+@pytest.mark.parametrize("kind,depth", list(_cases()))
+def test_every_scheme_and_solver_reaches_the_reference_equilibrium(kind, depth, getkey):
+    """Contractive networks have one equilibrium: every update scheme and solver must
+    return a true fixed point of the reference map, and the same one."""
+    sizes = DEPTHS[depth]
+    model = make_model(kind, sizes, getkey(), weight_scale=0.3)
+    x = random_input(getkey(), sizes[0])
+    ref = DenseReference(model)
+    want = ref.solve(np.asarray(x))
+    assert ref.residual(np.asarray(x), want) < 1e-12
+    for update in ("synchronous", "even_odd"):
+        for name, make_solver in SOLVERS.items():
+            eq = hj.solve(
+                model, x, update=update, solver=make_solver(), rtol=1e-13, max_steps=2000
+            )
+            assert bool(eq.converged), (update, name)
+            got = as_numpy(eq.states)
+            assert ref.residual(np.asarray(x), got) < 1e-10, (update, name)
+            for g, w in zip(got, want):
+                np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("depth", [3, 4, 5, 7])
+def test_even_odd_equilibrium_is_a_synchronous_fixed_point_at_paper_init(depth, getkey):
+    """At the papers' initialisation (not scaled), even-odd finds a true equilibrium of
+    the synchronous map: the reconstruction of the auxiliary parity is exact."""
+    sizes = DEPTHS[depth]
+    model = hj.HAM(sizes, key=getkey(), dtype=jnp.float64)
+    x = random_input(getkey(), sizes[0])
+    eq = hj.solve(model, x, update="even_odd", solver=hj.Anderson(), rtol=1e-13, max_steps=2000)
+    assert bool(eq.converged)
+    assert DenseReference(model).residual(np.asarray(x), as_numpy(eq.states)) < 1e-10
+
+
+def test_float32_in_float32_out_and_jit(getkey):
+    model = hj.HAM((20, 15, 5), key=getkey(), dtype=jnp.float32)
+    x = random_input(getkey(), 20, batch=8, dtype=jnp.float32)
+    solve = eqx.filter_jit(lambda m, x: hj.solve(m, x, solver=hj.Anderson()))
+    eq = solve(model, x)
+    assert all(s.dtype == jnp.float32 for s in eq.states)
+    assert eq.states[0].shape == (8, 15) and eq.output.shape == (8, 5)
+    assert eq.num_steps.shape == eq.converged.shape == eq.residual.shape == (8,)
+    assert bool(jnp.all(eq.converged))
+    eager = hj.solve(model, x, solver=hj.Anderson())
+    np.testing.assert_allclose(eq.output, eager.output, rtol=1e-5, atol=1e-6)
+    x64 = x.astype(jnp.float64)
+    assert hj.solve(model, x64).output.dtype == jnp.float64
+
+
+def test_single_sample_has_no_batch_axis(getkey):
+    model = hj.HAM((6, 5, 3), key=getkey())
+    eq = hj.solve(model, random_input(getkey(), 6))
+    assert eq.output.shape == (3,) and eq.num_steps.shape == ()
+
+
+def test_trace_early_stop_and_paper_iterations(getkey):
+    sizes = DEPTHS[3]
+    model = make_model("ham", sizes, getkey(), weight_scale=0.5)
+    x = random_input(getkey(), sizes[0], batch=5)
+    stopped = hj.solve(model, x, solver=hj.Picard(), update="synchronous", max_steps=40, trace=True)
+    full = hj.solve(
+        model, x, solver=hj.Picard(), update="synchronous", max_steps=40, trace=True, early_stop=False
+    )
+    assert stopped.trace.shape == full.trace.shape == (5, 40)
+    np.testing.assert_array_equal(stopped.num_steps, full.num_steps)
+    for b in range(5):
+        n = int(stopped.num_steps[b])
+        # the trace holds the papers' relative residual up to the stop, NaN after it
+        assert np.all(np.isfinite(stopped.trace[b, :n])) and np.all(np.isnan(stopped.trace[b, n:]))
+        np.testing.assert_allclose(stopped.trace[b, :n], full.trace[b, :n], rtol=1e-12)
+        assert full.trace[b, n - 1] < 1e-4 <= full.trace[b, n - 2]
+        # the papers' convention: first 0-based index t with rel[t] < tol, where rel[t]
+        # compares map outputs t+1 and t (trace[0] compares output 0 with the zero init)
+        rel = full.trace[b, 1:]
+        t = int(np.argmax(rel < 1e-4))
+        assert int(stopped.paper_iterations[b]) == (t if t > 0 else 39)
+    assert np.all(np.isfinite(full.trace))
+
+
+def test_paper_iterations_cap_when_not_converged(getkey):
+    model = make_model("ham", DEPTHS[3], getkey())
+    x = random_input(getkey(), DEPTHS[3][0], batch=3)
+    eq = hj.solve(model, x, solver=hj.Picard(), max_steps=2)
+    assert not bool(jnp.any(eq.converged))
+    np.testing.assert_array_equal(eq.paper_iterations, 1)
+    np.testing.assert_array_equal(eq.num_steps, 2)
+
+
+def test_solvers_work_through_optimistix_fixed_point():
+    """The solvers are plain Optimistix solvers: any pytree, any function."""
+
+    def fn(y, args):
+        a, b = y
+        return (jnp.cos(b), 0.5 * jnp.sin(a) + args)
+
+    y0 = (jnp.zeros(3), jnp.zeros(3))
+    for solver in (hj.Picard(rtol=1e-12), hj.Anderson(rtol=1e-12), hj.Picard(rtol=1e-12, damping=0.3)):
+        sol = optx.fixed_point(fn, solver, y0, jnp.arange(3.0), max_steps=500)
+        a, b = sol.value
+        np.testing.assert_allclose(a, jnp.cos(b), rtol=1e-10)
+        np.testing.assert_allclose(b, 0.5 * jnp.sin(a) + jnp.arange(3.0), rtol=1e-10)
+
+
+def test_anderson_accelerates_a_slow_linear_contraction(getkey):
+    """Plain Anderson (no safeguard) is far faster than Picard on a slowly contracting
+    linear map; the papers' safeguard, which only accepts proposals closer to the
+    newest image, is never slower than Picard and still converges."""
+    n = 30
+    q, _ = jnp.linalg.qr(jax.random.normal(getkey(), (n, n)))
+    a = q @ jnp.diag(jnp.linspace(0.5, 0.98, n)) @ q.T
+    c = jax.random.normal(getkey(), (n,))
+
+    def fn(y, args):
+        return a @ y + c
+
+    counts = {}
+    solvers = {
+        "picard": hj.Picard(rtol=1e-12),
+        "anderson": hj.Anderson(rtol=1e-12, history=6, safeguard=False),
+        "safeguarded": hj.Anderson(rtol=1e-12, history=6),
+    }
+    for name, solver in solvers.items():
+        sol = optx.fixed_point(fn, solver, jnp.zeros(n), max_steps=5000, throw=False)
+        np.testing.assert_allclose(sol.value, jnp.linalg.solve(jnp.eye(n) - a, c), rtol=1e-7)
+        counts[name] = int(sol.stats["num_steps"])
+    assert counts["anderson"] * 4 < counts["picard"], counts
+    assert counts["safeguarded"] <= counts["picard"], counts
+
+
+def test_anderson_weights_are_clean_on_singular_systems():
+    valid = jnp.array([True, True, True])
+    zero = jnp.zeros((3, 5))
+    alpha = hj.anderson_weights(zero, valid, 1e-8)
+    np.testing.assert_allclose(alpha, 1 / 3)  # all residuals zero: any affine combination
+    collinear = jnp.outer(jnp.array([1.0, 2.0, 3.0]), jnp.ones(5))
+    alpha = hj.anderson_weights(collinear, valid, 1e-8)
+    assert bool(jnp.all(jnp.isfinite(alpha))) and abs(float(jnp.sum(alpha)) - 1) < 1e-12
+    tiny = 1e-150 * collinear  # scale invariance: the ridge is relative
+    np.testing.assert_allclose(hj.anderson_weights(tiny, valid, 1e-8), alpha, rtol=1e-10)
+    partial = jnp.array([False, True, True])
+    alpha = hj.anderson_weights(jax.random.normal(jax.random.PRNGKey(0), (3, 5)), partial, 1e-8)
+    assert float(alpha[0]) == 0.0 and abs(float(jnp.sum(alpha)) - 1) < 1e-12
