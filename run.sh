@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# hopjax's two quickstart commands; each sets itself up on a fresh machine:
+#   bash run.sh test        # the test suite (what CI runs)
+#   bash run.sh benchmark   # iterations-to-convergence on real Fashion-MNIST images
+set -euo pipefail
+cd "$(dirname "$0")"
+venv=${HOPJAX_VENV:-.venv}
+stamp="$venv/.hopjax-installed"
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+fi
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    "$venv/bin/python" -m pip install --quiet --upgrade pip
+    "$venv/bin/python" -m pip install --quiet -e ".[dev]"
+    touch "$stamp"
+fi
+case "${1:-}" in
+    test)
+        shift
+        exec "$venv/bin/python" -m pytest "$@"
+        ;;
+    benchmark)
+        shift
+        data=/usr/share/datasets/fashion-mnist
+        if [ ! -d "$data" ] && [ -z "${HOPJAX_DATA_DIR:-}" ]; then
+            echo "Fashion-MNIST not found in $data: installing Debian's dataset-fashion-mnist" >&2
+            if [ "$(id -u)" = 0 ]; then apt-get install -y -q dataset-fashion-mnist >&2 \
+                || { apt-get update -q >&2 && apt-get install -y -q dataset-fashion-mnist >&2; }
+            else sudo apt-get install -y -q dataset-fashion-mnist >&2; fi
+        fi
+        exec "$venv/bin/python" benchmarks/iterations.py "$@"
+        ;;
+    *)
+        echo "usage: bash run.sh test [pytest args] | bash run.sh benchmark [--help]" >&2
+        exit 2
+        ;;
+esac
