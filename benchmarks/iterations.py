@@ -1,0 +1,132 @@
+"""Iterations to convergence and solve time of every update scheme x solver, on real
+Fashion-MNIST test images, for the papers' 3-, 5- and 7-layer HAMs and 3-layer CHN at
+their initialisation (no training yet: see the training issue for Table 2 proper).
+
+Each row solves the same images with the papers' fixed iteration caps (40 / 80 / 120;
+CHN synchronous: 80 damped) and rtol 1e-4, and reports the papers' iteration count
+(Table-2 convention), hopjax's early-stop count, the fraction converged, and the median
+wall time of a jit-compiled solve. Prints a table and writes JSON under
+benchmarks/results/.
+
+    bash run.sh benchmark            # ~2 minutes on a 2-core CPU
+    bash run.sh benchmark --samples 2000 --repeats 5
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import platform
+import time
+
+import equinox as eqx
+import jax
+import numpy as np
+from tqdm import tqdm
+
+import hopjax as hj
+from hopjax.data import DEBIAN_FASHION_MNIST, load_idx_split
+
+
+NETWORKS = {
+    "HAM 3L": (hj.HAM, (784, 1990, 10), 40),
+    "HAM 5L": (hj.HAM, (784, 1280, 510, 200, 10), 80),
+    "HAM 7L": (hj.HAM, (784, 1024, 512, 256, 128, 70, 10), 120),
+    "CHN 3L": (hj.CHN, (784, 1990, 10), 40),
+}
+VARIANTS = [
+    ("synchronous", "Picard"),
+    ("synchronous", "Anderson"),
+    ("even_odd", "Picard"),
+    ("even_odd", "Anderson"),
+]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", default=os.environ.get("HOPJAX_DATA_DIR", DEBIAN_FASHION_MNIST))
+    parser.add_argument("--samples", type=int, default=512, help="test images to solve")
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=3, help="timed repeats (median)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--networks", nargs="+", default=list(NETWORKS), choices=list(NETWORKS))
+    parser.add_argument("--out", default=pathlib.Path(__file__).parent / "results" / "iterations.json")
+    args = parser.parse_args()
+
+    images, _ = load_idx_split(args.data_dir, "test")
+    x = images[: args.samples]
+    batches = [x[i : i + args.batch] for i in range(0, len(x), args.batch)]
+    rows = []
+    progress = tqdm(total=len(args.networks) * len(VARIANTS), desc="rows", unit="row")
+    for name in args.networks:
+        cls, sizes, cap = NETWORKS[name]
+        model = cls(sizes, key=jax.random.PRNGKey(args.seed))
+        for update, solver_name in VARIANTS:
+            chn_sync = cls is hj.CHN and update == "synchronous"
+            steps = 2 * cap if chn_sync else cap
+            solver = getattr(hj, solver_name)()
+            solve = eqx.filter_jit(
+                lambda m, x, solver=solver, update=update, steps=steps: hj.solve(
+                    m, x, update=update, solver=solver, rtol=1e-4, max_steps=steps
+                )
+            )
+            results = [solve(model, b) for b in batches]  # compiles, then warm
+            jax.block_until_ready(results)
+            times = []
+            for _ in range(args.repeats):
+                start = time.perf_counter()
+                jax.block_until_ready([solve(model, b) for b in batches])
+                times.append(time.perf_counter() - start)
+            paper = np.concatenate([np.asarray(r.paper_iterations) for r in results])
+            own = np.concatenate([np.asarray(r.num_steps) for r in results])
+            conv = np.concatenate([np.asarray(r.converged) for r in results])
+            rows.append(
+                {
+                    "network": name,
+                    "update": update,
+                    "solver": solver_name,
+                    "max_steps": steps,
+                    "paper_iterations_mean": float(paper.mean()),
+                    "paper_iterations_std": float(paper.std()),
+                    "early_stop_steps_mean": float(own.mean()),
+                    "early_stop_steps_median": float(np.median(own)),
+                    "converged_fraction": float(conv.mean()),
+                    "median_seconds": float(np.median(times)),
+                    "samples": int(len(x)),
+                }
+            )
+            progress.update()
+    progress.close()
+
+    header = f"{'network':8} {'update':12} {'solver':9} {'paper iters':>14} {'early-stop':>10} {'converged':>9} {'time (s)':>9} {'vs sync Picard':>14}"
+    print(header)
+    print("-" * len(header))
+    base = {}
+    for row in rows:
+        key = row["network"]
+        if row["update"] == "synchronous" and row["solver"] == "Picard":
+            base[key] = row["early_stop_steps_mean"]
+        ratio = base.get(key, float("nan")) / row["early_stop_steps_mean"]
+        print(
+            f"{row['network']:8} {row['update']:12} {row['solver']:9} "
+            f"{row['paper_iterations_mean']:7.1f} ±{row['paper_iterations_std']:5.1f} "
+            f"{row['early_stop_steps_mean']:10.1f} {row['converged_fraction']:9.1%} "
+            f"{row['median_seconds']:9.3f} {ratio:13.2f}x"
+        )
+    out = pathlib.Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "device": str(jax.devices()[0]),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "jax": jax.__version__,
+        "data": str(args.data_dir),
+        "note": "networks at the papers' initialisation (untrained), Fashion-MNIST test images",
+    }
+    out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    print(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+    main()

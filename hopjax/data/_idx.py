@@ -1,0 +1,67 @@
+"""MNIST-format IDX files (optionally gzipped), e.g. Debian's `dataset-fashion-mnist`."""
+
+import gzip
+import pathlib
+
+import numpy as np
+
+
+#: Where Debian's `dataset-fashion-mnist` package puts the full 70 000-image data set.
+DEBIAN_FASHION_MNIST = pathlib.Path("/usr/share/datasets/fashion-mnist")
+
+_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx(path: str | pathlib.Path) -> np.ndarray:
+    """Read one IDX file (``.gz`` or plain) into a NumPy array of its stored shape."""
+    path = pathlib.Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _DTYPES:
+        raise ValueError(f"{path} is not an IDX file (bad magic number).")
+    ndim = data[3]
+    dims = tuple(int.from_bytes(data[4 + 4 * k : 8 + 4 * k], "big") for k in range(ndim))
+    dtype = np.dtype(_DTYPES[data[2]])
+    expected = int(np.prod(dims)) * dtype.itemsize
+    body = data[4 + 4 * ndim :]
+    if len(body) != expected:
+        raise ValueError(
+            f"{path} is truncated or corrupt: header says {dims} ({expected} bytes), "
+            f"file holds {len(body)} bytes."
+        )
+    return np.frombuffer(body, dtype).reshape(dims)
+
+
+def load_idx_split(
+    directory: str | pathlib.Path, split: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(images, labels)`` of the ``"train"`` or ``"test"`` split in ``directory``.
+
+    Images are flattened to ``(n, rows * cols)`` float32 scaled to ``[0, 1]``; labels
+    are int32. File names follow MNIST's (``train-images-idx3-ubyte[.gz]``,
+    ``t10k-labels-idx1-ubyte[.gz]``, ...).
+    """
+    directory = pathlib.Path(directory)
+    prefix = {"train": "train", "test": "t10k"}.get(split)
+    if prefix is None:
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}.")
+
+    def find(kind):
+        for name in (f"{prefix}-{kind}-ubyte.gz", f"{prefix}-{kind}-ubyte"):
+            if (directory / name).exists():
+                return directory / name
+        raise FileNotFoundError(
+            f"No {prefix}-{kind}-ubyte[.gz] in {directory}. Get Fashion-MNIST with "
+            "`apt-get install dataset-fashion-mnist` (Debian/Ubuntu; installs to "
+            f"{DEBIAN_FASHION_MNIST}) or point to a directory of MNIST-format IDX files."
+        )
+
+    images = read_idx(find("images-idx3"))
+    labels = read_idx(find("labels-idx1"))
+    if images.shape[0] != labels.shape[0]:
+        raise ValueError(
+            f"{directory}: {images.shape[0]} images but {labels.shape[0]} labels."
+        )
+    images = images.reshape(images.shape[0], -1).astype(np.float32) / 255.0
+    return images, labels.astype(np.int32)
