@@ -1,0 +1,4 @@
+"""Training (a wing above the core: the core never imports it)."""
+
+from ._madam import madam as madam, MadamState as MadamState
+from ._schedule import epoch_linear_decay as epoch_linear_decay

@@ -1,0 +1,73 @@
+r"""Madam: multiplicative weight updates (Bernstein, Vahdat, Yue & Liu 2020), as the
+papers' code implements it (``hopdeq/madam.py``)."""
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+from jaxtyping import Array, PyTree
+
+
+class MadamState(NamedTuple):
+    count: Array
+    second_moment: PyTree
+    max_magnitude: PyTree
+
+
+def madam(
+    learning_rate: float | optax.Schedule,
+    p_scale: float = 1024.0,
+    g_bound: float = 3.0,
+    beta: float = 0.999,
+) -> optax.GradientTransformation:
+    r"""Madam as an `optax.GradientTransformation` (pass `params` to `update`).
+
+    Per parameter tensor $p$ with gradient $g$, at step $t = 1, 2, \dots$:
+
+    - $v \leftarrow \beta v + (1 - \beta) g^2$, $\hat g = g / \sqrt{v / (1 - \beta^t)}$
+      (NaN, from $0/0$, set to 0; no epsilon), clipped to $[-g_\text{bound},
+      g_\text{bound}]$;
+    - $p \leftarrow \operatorname{clip}(p\,\exp(-\eta_t\,\hat g\,\operatorname{sign}
+      p),\ \pm p_\text{max})$, with $p_\text{max} = p_\text{scale}\cdot
+      \operatorname{RMS}(p_0)$ fixed at initialisation.
+
+    Signs never change and zeros stay zero. The returned updates are additive
+    ($p_\text{new} - p$), so `optax.apply_updates` applies them. `learning_rate` may be
+    an optax schedule of the step count (e.g. [`hopjax.train.epoch_linear_decay`][]).
+    """
+    if not p_scale > 0 or not g_bound > 0 or not 0 <= beta < 1:
+        raise ValueError(
+            f"madam needs p_scale > 0, g_bound > 0 and beta in [0, 1); got "
+            f"p_scale={p_scale}, g_bound={g_bound}, beta={beta}."
+        )
+
+    def init(params):
+        return MadamState(
+            count=jnp.zeros((), jnp.int32),
+            second_moment=jax.tree.map(jnp.zeros_like, params),
+            max_magnitude=jax.tree.map(
+                lambda p: p_scale * jnp.sqrt(jnp.mean(jnp.square(p))), params
+            ),
+        )
+
+    def update(updates, state, params=None):
+        if params is None:
+            raise ValueError("madam is multiplicative: pass params to update().")
+        lr = learning_rate(state.count) if callable(learning_rate) else learning_rate
+        count = state.count + 1
+        second = jax.tree.map(
+            lambda v, g: beta * v + (1 - beta) * g * g, state.second_moment, updates
+        )
+
+        def new_param(p, g, v, p_max):
+            correction = 1 - beta ** count.astype(v.dtype)
+            scaled = g / jnp.sqrt(v / correction)
+            scaled = jnp.clip(jnp.nan_to_num(scaled, nan=0.0), -g_bound, g_bound)
+            new = p * jnp.exp(-lr * scaled * jnp.sign(p))
+            return jnp.clip(new, -p_max, p_max) - p
+
+        out = jax.tree.map(new_param, params, updates, second, state.max_magnitude)
+        return out, MadamState(count, second, state.max_magnitude)
+
+    return optax.GradientTransformation(init, update)

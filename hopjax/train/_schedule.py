@@ -1,0 +1,24 @@
+"""The papers' learning-rate schedule."""
+
+import jax.numpy as jnp
+import optax
+
+
+def epoch_linear_decay(
+    initial: float, steps_per_epoch: int, epochs: int, final_factor: float = 0.1
+) -> optax.Schedule:
+    r"""Linear decay stepped per epoch: epoch $e$ uses
+    $\eta_0\,(1 - (1 - f)\,e/(E - 1))$, i.e. PyTorch's
+    ``LinearLR(start_factor=1, end_factor=f, total_iters=E-1)`` stepped once per epoch
+    (the papers: $f = 0.1$, $E = 10$, so epoch $e$ uses $\eta_0(1 - 0.1e)$)."""
+    if steps_per_epoch < 1 or epochs < 1:
+        raise ValueError(
+            f"steps_per_epoch and epochs must be positive, got {steps_per_epoch}, {epochs}."
+        )
+
+    def schedule(count):
+        epoch = jnp.minimum(jnp.asarray(count) // steps_per_epoch, epochs - 1)
+        fraction = epoch.astype(jnp.result_type(float)) / max(epochs - 1, 1)
+        return initial * (1 - (1 - final_factor) * fraction)
+
+    return schedule
