@@ -1,0 +1,54 @@
+"""The papers' loss and one jit-compiled training step (forward solve, implicit
+backward, optimiser update)."""
+
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import optax
+from jaxtyping import Array, Float, Int
+
+import hopjax as hj
+
+
+def loss_and_accuracy(
+    model: hj.AbstractHopfieldNetwork,
+    x: Float[Array, "batch d0"],
+    labels: Int[Array, " batch"],
+    solve_options: dict[str, Any],
+):
+    r"""The papers' loss $\tfrac12 \sum (s_L - \text{onehot}(y))^2 / B$ on the output
+    layer's *state* $s_L$, and the accuracy of $\arg\max s_L$.
+
+    Returns `(loss, (accuracy, equilibrium))`.
+    """
+    eq = hj.solve(model, x, **solve_options)
+    target = jax.nn.one_hot(labels, eq.output.shape[-1], dtype=eq.output.dtype)
+    loss = 0.5 * jnp.sum((eq.output - target) ** 2) / x.shape[0]
+    accuracy = jnp.mean(jnp.argmax(eq.output, axis=-1) == labels)
+    return loss, (accuracy, eq)
+
+
+def make_train_step(optimiser: optax.GradientTransformation, **solve_options):
+    """One compiled training step `step(model, opt_state, x, labels) -> (model,
+    opt_state, metrics)`; `solve_options` go to [`hopjax.solve`][] (update, solver,
+    rtol, max_steps, backward, ...). Metrics: loss, accuracy, mean steps, converged
+    fraction."""
+
+    @eqx.filter_jit(donate="all-except-first")
+    def step(model, opt_state, x, labels):
+        grad_fn = eqx.filter_value_and_grad(loss_and_accuracy, has_aux=True)
+        (loss, (accuracy, eq)), grads = grad_fn(model, x, labels, solve_options)
+        params = eqx.filter(model, eqx.is_inexact_array)
+        updates, opt_state = optimiser.update(grads, opt_state, params)
+        model = eqx.apply_updates(model, updates)
+        metrics = {
+            "loss": loss,
+            "accuracy": accuracy,
+            "steps": jnp.mean(eq.num_steps),
+            "converged": jnp.mean(eq.converged),
+        }
+        return model, opt_state, metrics
+
+    return step

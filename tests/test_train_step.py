@@ -1,0 +1,36 @@
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import hopjax as hj
+from hopjax.train import epoch_linear_decay, madam, make_train_step
+
+
+def _blobs(key, n, width=32, classes=4):
+    k1, k2, k3 = jax.random.split(key, 3)
+    prototypes = jax.random.uniform(k1, (classes, width))
+    labels = jax.random.randint(k2, (n,), 0, classes)
+    x = jnp.clip(prototypes[labels] + 0.15 * jax.random.normal(k3, (n, width)), 0, 1)
+    return x.astype(jnp.float32), labels
+
+
+def test_tiny_training_run_learns(getkey):
+    model = hj.HAM((32, 40, 4), key=getkey(), dtype=jnp.float32)
+    x, y = _blobs(getkey(), 512)
+    opt = madam(epoch_linear_decay(0.05, steps_per_epoch=8, epochs=6))
+    opt_state = opt.init(eqx.filter(model, eqx.is_inexact_array))
+    step = make_train_step(
+        opt, update="even_odd", solver=hj.Anderson(), max_steps=40,
+        backward=hj.RecurrentBackprop(steps=8),
+    )
+    losses, accs = [], []
+    for epoch in range(6):
+        perm = np.random.default_rng(epoch).permutation(512)
+        for b in range(8):
+            idx = perm[b * 64 : (b + 1) * 64]
+            model, opt_state, m = step(model, opt_state, x[idx], y[idx])
+            losses.append(float(m["loss"]))
+            accs.append(float(m["accuracy"]))
+    assert np.mean(losses[-8:]) < 0.5 * np.mean(losses[:8])
+    assert np.mean(accs[-8:]) > 0.6  # chance is 0.25
