@@ -56,9 +56,9 @@ class FixedPointAdjoint(AbstractBackward):
         check_positive_int("FixedPointAdjoint max_steps", self.max_steps)
 
     def adjoint_vector(self, transpose_jacobian, cotangent, forward_solver):
-        solver = forward_solver if self.solver is None else self.solver
-        if self.solver is None:
-            solver = eqx.tree_at(lambda s: s.rtol, solver, self.rtol)
+        solver = self.solver
+        if solver is None:
+            solver = eqx.tree_at(lambda s: s.rtol, forward_solver, self.rtol)
 
         def adjoint_map(w, _):
             return _add(transpose_jacobian(w), cotangent)
