@@ -3,7 +3,16 @@ import gzip
 import numpy as np
 import pytest
 
-from hopjax.data import DEBIAN_FASHION_MNIST, load_idx_split, read_idx
+import jax
+
+from hopjax.data import (
+    batch_indices,
+    DatasetNotFoundError,
+    DEBIAN_FASHION_MNIST,
+    load_dataset,
+    load_idx_split,
+    read_idx,
+)
 
 
 def _write_idx(path, array, code):
@@ -48,3 +57,51 @@ def test_real_fashion_mnist():
     assert x.shape == (10_000, 784) and y.shape == (10_000,)
     assert 0.0 <= x.min() and x.max() <= 1.0 and x.max() == 1.0
     assert np.bincount(y).tolist() == [1000] * 10
+
+
+def _write_split_pair(directory, n_train=9, n_test=5, seed=0):
+    rng = np.random.default_rng(seed)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        _write_idx(
+            directory / f"{prefix}-images-idx3-ubyte.gz",
+            rng.integers(0, 256, (n, 28, 28), dtype=np.uint8),
+            0x08,
+        )
+        _write_idx(
+            directory / f"{prefix}-labels-idx1-ubyte.gz",
+            rng.integers(0, 10, (n,), dtype=np.uint8),
+            0x08,
+        )
+
+
+def test_load_dataset_from_idx_directory(tmp_path):
+    _write_split_pair(tmp_path)
+    data = load_dataset("mnist", data_dir=tmp_path)
+    assert data.train_images.shape == (9, 784) and data.test_images.shape == (5, 784)
+    assert data.train_labels.dtype == np.int32 and str(tmp_path) in data.description
+    with pytest.raises(ValueError, match="Unknown data set 'cifar10'"):
+        load_dataset("cifar10", data_dir=tmp_path)
+    with pytest.raises(ValueError, match="source must be"):
+        load_dataset("mnist", data_dir=tmp_path, source="web")
+    with pytest.raises(DatasetNotFoundError, match="needs `data_dir`"):
+        load_dataset("mnist", source="idx")
+    with pytest.raises(DatasetNotFoundError, match="--data-dir|apt-get"):
+        load_dataset("mnist", data_dir=tmp_path / "empty")
+
+
+def test_batch_indices_are_deterministic_and_cover_each_example_once():
+    key = jax.random.key(3)
+    first = batch_indices(130, 64, key)
+    again = batch_indices(130, 64, key)
+    assert len(first) == 2 and all(b.shape == (64,) for b in first)  # drop_last
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    assert len(np.unique(np.concatenate(first))) == 128
+    other = batch_indices(130, 64, jax.random.key(4))
+    assert not np.array_equal(first[0], other[0])
+    ordered = batch_indices(130, 64, drop_last=False)
+    np.testing.assert_array_equal(np.concatenate(ordered), np.arange(130))
+    with pytest.raises(ValueError, match="do not fill one batch"):
+        batch_indices(10, 64, key)
+    with pytest.raises(ValueError, match="batch_size must be"):
+        batch_indices(10, 0)

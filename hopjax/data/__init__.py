@@ -1,7 +1,15 @@
 """Data sets as NumPy arrays (a wing above the core: the core never imports it)."""
 
+from ._batches import batch_indices as batch_indices
+from ._dataset import (
+    Dataset as Dataset,
+    load_dataset as load_dataset,
+    TFDS_NAMES as TFDS_NAMES,
+)
+from ._errors import DatasetNotFoundError as DatasetNotFoundError
 from ._idx import (
     DEBIAN_FASHION_MNIST as DEBIAN_FASHION_MNIST,
     load_idx_split as load_idx_split,
     read_idx as read_idx,
 )
+from ._tfds import load_tfds_split as load_tfds_split

@@ -5,6 +5,8 @@ import pathlib
 
 import numpy as np
 
+from ._errors import DatasetNotFoundError
+
 
 #: Where Debian's `dataset-fashion-mnist` package puts the full 70 000-image data set.
 DEBIAN_FASHION_MNIST = pathlib.Path("/usr/share/datasets/fashion-mnist")
@@ -51,7 +53,7 @@ def load_idx_split(
         for name in (f"{prefix}-{kind}-ubyte.gz", f"{prefix}-{kind}-ubyte"):
             if (directory / name).exists():
                 return directory / name
-        raise FileNotFoundError(
+        raise DatasetNotFoundError(
             f"No {prefix}-{kind}-ubyte[.gz] in {directory}. Get Fashion-MNIST with "
             "`apt-get install dataset-fashion-mnist` (Debian/Ubuntu; installs to "
             f"{DEBIAN_FASHION_MNIST}) or point to a directory of MNIST-format IDX files."

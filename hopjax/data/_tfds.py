@@ -1,0 +1,50 @@
+"""MNIST-like data sets through `tensorflow-datasets` (the path for users with internet).
+
+Uses `tfds.data_source` (random-access ArrayRecord files), which needs neither
+TensorFlow nor a network connection once a data set is prepared; tests drive it
+offline with `tfds.testing.mock_data`.
+"""
+
+import numpy as np
+
+from ._errors import DatasetNotFoundError
+
+
+def load_tfds_split(
+    name: str, split: str, *, data_dir: str | None = None, download: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(images, labels)`` of one split of the tfds data set ``name`` (e.g.
+    ``"mnist"``, ``"fashion_mnist"``, ``"emnist/mnist"``).
+
+    Images are flattened to ``(n, 784)`` float32 in ``[0, 1]`` (pixel / 255), labels
+    are int32. ``download=True`` lets tfds fetch and prepare the data set on first use
+    (needs internet); ``data_dir`` is tfds's data directory (default ``~/tensorflow_datasets``).
+    """
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError as error:
+        raise DatasetNotFoundError(
+            f"Loading {name!r} through tensorflow-datasets needs it installed: "
+            "`pip install 'hopjax[tfds]'`. Without internet, use MNIST-format IDX files "
+            "instead (`--data-dir DIR`, or `apt-get install dataset-fashion-mnist`)."
+        ) from error
+    try:
+        source = tfds.data_source(
+            name,
+            split=split,
+            data_dir=data_dir,
+            download=download,
+            builder_kwargs={"file_format": "array_record"},
+        )
+    except Exception as error:  # tfds raises many types: network, missing files, ...
+        raise DatasetNotFoundError(
+            f"tensorflow-datasets could not provide {name!r} (split {split!r}): "
+            f"{type(error).__name__}: {error}\nWith internet, tfds downloads it on first "
+            "use. Without, use MNIST-format IDX files (`--data-dir DIR`, or "
+            "`apt-get install dataset-fashion-mnist` for Fashion-MNIST)."
+        ) from error
+    examples = [source[i] for i in range(len(source))]
+    images = np.stack([example["image"] for example in examples])
+    labels = np.array([example["label"] for example in examples], dtype=np.int32)
+    images = images.reshape(len(examples), -1).astype(np.float32) / 255.0
+    return images, labels
