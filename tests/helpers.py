@@ -55,3 +55,34 @@ def random_states(key, sizes, dtype=jnp.float64):
 
 def as_numpy(states):
     return [None if s is None else np.asarray(s, np.float64) for s in states]
+
+
+def write_idx(path, array, code=0x08):
+    """Write `array` as an MNIST-format IDX file (gzipped if `path` ends in .gz)."""
+    import gzip
+
+    header = bytes([0, 0, code, array.ndim]) + b"".join(
+        int(d).to_bytes(4, "big") for d in array.shape
+    )
+    data = header + array.tobytes()
+    if path.suffix == ".gz":
+        data = gzip.compress(data)
+    path.write_bytes(data)
+
+
+def mnist_like(n, seed=0, classes=10):
+    """`n` 28x28 uint8 images of `classes` noisy prototypes (learnable), and labels."""
+    rng = np.random.default_rng(seed)
+    prototypes = np.random.default_rng(1234).uniform(0, 1, (classes, 28, 28)) > 0.7
+    labels = rng.integers(0, classes, n).astype(np.uint8)
+    noisy = prototypes[labels] ^ (rng.uniform(0, 1, (n, 28, 28)) < 0.1)
+    return (255 * noisy).astype(np.uint8), labels
+
+
+def write_mnist_like(directory, n_train=256, n_test=128, seed=0):
+    """An IDX data directory (MNIST file names) of `mnist_like` images."""
+    for prefix, n, s in (("train", n_train, seed), ("t10k", n_test, seed + 1)):
+        images, labels = mnist_like(n, s)
+        write_idx(directory / f"{prefix}-images-idx3-ubyte.gz", images)
+        write_idx(directory / f"{prefix}-labels-idx1-ubyte.gz", labels)
+    return directory

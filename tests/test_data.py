@@ -1,9 +1,6 @@
-import gzip
-
+import jax
 import numpy as np
 import pytest
-
-import jax
 
 from hopjax.data import (
     batch_indices,
@@ -14,23 +11,15 @@ from hopjax.data import (
     read_idx,
 )
 
-
-def _write_idx(path, array, code):
-    header = bytes([0, 0, code, array.ndim]) + b"".join(
-        int(d).to_bytes(4, "big") for d in array.shape
-    )
-    data = header + array.tobytes()
-    if path.suffix == ".gz":
-        data = gzip.compress(data)
-    path.write_bytes(data)
+from .helpers import write_idx, write_mnist_like
 
 
 def test_idx_round_trip_on_generated_files(tmp_path):
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (7, 28, 28), dtype=np.uint8)
     labels = rng.integers(0, 10, (7,), dtype=np.uint8)
-    _write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", images, 0x08)
-    _write_idx(tmp_path / "t10k-labels-idx1-ubyte", labels, 0x08)
+    write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", images, 0x08)
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", labels, 0x08)
     np.testing.assert_array_equal(read_idx(tmp_path / "t10k-images-idx3-ubyte.gz"), images)
     x, y = load_idx_split(tmp_path, "test")
     assert x.shape == (7, 784) and x.dtype == np.float32
@@ -59,23 +48,8 @@ def test_real_fashion_mnist():
     assert np.bincount(y).tolist() == [1000] * 10
 
 
-def _write_split_pair(directory, n_train=9, n_test=5, seed=0):
-    rng = np.random.default_rng(seed)
-    for prefix, n in (("train", n_train), ("t10k", n_test)):
-        _write_idx(
-            directory / f"{prefix}-images-idx3-ubyte.gz",
-            rng.integers(0, 256, (n, 28, 28), dtype=np.uint8),
-            0x08,
-        )
-        _write_idx(
-            directory / f"{prefix}-labels-idx1-ubyte.gz",
-            rng.integers(0, 10, (n,), dtype=np.uint8),
-            0x08,
-        )
-
-
 def test_load_dataset_from_idx_directory(tmp_path):
-    _write_split_pair(tmp_path)
+    write_mnist_like(tmp_path, 9, 5)
     data = load_dataset("mnist", data_dir=tmp_path)
     assert data.train_images.shape == (9, 784) and data.test_images.shape == (5, 784)
     assert data.train_labels.dtype == np.int32 and str(tmp_path) in data.description

@@ -1,5 +1,14 @@
 """Training (a wing above the core: the core never imports it)."""
 
+from ._checkpoint import (
+    CheckpointError as CheckpointError,
+    load_checkpoint as load_checkpoint,
+    read_header as read_header,
+    save_checkpoint as save_checkpoint,
+)
+from ._config import PAPER_LAYERS as PAPER_LAYERS, TrainConfig as TrainConfig
+from ._evaluate import evaluate as evaluate
+from ._loop import load_data as load_data, train as train
 from ._madam import madam as madam, MadamState as MadamState
 from ._schedule import epoch_linear_decay as epoch_linear_decay
 from ._step import (

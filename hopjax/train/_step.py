@@ -33,8 +33,8 @@ def loss_and_accuracy(
 def make_train_step(optimiser: optax.GradientTransformation, **solve_options):
     """One compiled training step `step(model, opt_state, x, labels) -> (model,
     opt_state, metrics)`; `solve_options` go to [`hopjax.solve`][] (update, solver,
-    rtol, max_steps, backward, ...). Metrics: loss, accuracy, mean steps, converged
-    fraction."""
+    rtol, max_steps, backward, ...). Metrics: loss, accuracy, mean steps (hopjax's early-stop
+    count), mean papers' iterations, converged fraction."""
 
     @eqx.filter_jit(donate="all-except-first")
     def step(model, opt_state, x, labels):
@@ -47,6 +47,7 @@ def make_train_step(optimiser: optax.GradientTransformation, **solve_options):
             "loss": loss,
             "accuracy": accuracy,
             "steps": jnp.mean(eq.num_steps),
+            "paper_iterations": jnp.mean(eq.paper_iterations),
             "converged": jnp.mean(eq.converged),
         }
         return model, opt_state, metrics

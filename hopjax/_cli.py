@@ -1,0 +1,148 @@
+"""`hopjax train` and `hopjax evaluate`: argument parsing and printing only (the work is
+in `hopjax.train`)."""
+
+import argparse
+import json
+import pathlib
+import sys
+
+from .data import DatasetNotFoundError, TFDS_NAMES
+
+
+def _parser() -> argparse.ArgumentParser:
+    from .train._config import BACKWARDS, MODELS, SOLVERS, UPDATES
+
+    parser = argparse.ArgumentParser(
+        prog="hopjax",
+        description="Train and evaluate layered Hopfield networks (HAM, CHN) as "
+        "deep-equilibrium models, with the papers' recipe as defaults.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train a model; checkpoints and metrics go to --out")
+    train.add_argument("--model", choices=sorted(MODELS), default="ham")
+    shape = train.add_mutually_exclusive_group()
+    shape.add_argument("--depth", type=int, choices=(3, 5, 7), help="the papers' 3/5/7-layer network (default 3)")
+    shape.add_argument("--layers", type=int, nargs="+", metavar="D", help="layer sizes, input first (e.g. 784 512 10)")
+    train.add_argument("--update", choices=UPDATES, default="even_odd")
+    train.add_argument("--solver", choices=sorted(SOLVERS), default="anderson")
+    train.add_argument("--backward", choices=BACKWARDS, default="rbp",
+                       help="rbp: the papers' recurrent backprop (default)")
+    train.add_argument("--epochs", type=int, default=10)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--dataset", choices=sorted(TFDS_NAMES), default="fashion-mnist")
+    train.add_argument("--data-dir", help="directory of MNIST-format IDX files")
+    train.add_argument("--batch-size", type=int, default=64)
+    train.add_argument("--lr", type=float, help="initial learning rate (papers: 0.01 for 3 layers, else 0.005)")
+    train.add_argument("--max-steps", type=int, help="forward cap (papers: 40/80/120)")
+    train.add_argument("--backward-steps", type=int, help="RBP steps (papers: 8/16/24)")
+    train.add_argument("--rtol", type=float, default=1e-4)
+    train.add_argument("--train-examples", type=int, help="use only the first N training images")
+    train.add_argument("--test-examples", type=int, help="use only the first N test images")
+    train.add_argument("--out", help="output directory (default runs/<model><depth>-<update>-<solver>-seed<seed>)")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out")
+    train.add_argument("--stop-after", type=int, help="stop after N epochs in this call")
+    train.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    evaluate = commands.add_parser("evaluate", help="test accuracy and iterations to convergence of a checkpoint")
+    evaluate.add_argument("checkpoint", help="a checkpoint.eqx, or the run directory holding it")
+    evaluate.add_argument("--data-dir", help="directory of MNIST-format IDX files")
+    evaluate.add_argument("--test-examples", type=int, help="use only the first N test images")
+    evaluate.add_argument("--batch-size", type=int, default=500)
+    evaluate.add_argument("--json", help="also write the report to this JSON file")
+    evaluate.add_argument("--no-progress", action="store_true")
+    return parser
+
+
+def _train(args, parser) -> int:
+    from .train import train, TrainConfig
+    from .train._config import PAPER_LAYERS
+
+    layers = tuple(args.layers) if args.layers else PAPER_LAYERS[args.depth or 3]
+    try:
+        config = TrainConfig(
+            model=args.model, layer_sizes=layers, update=args.update, solver=args.solver,
+            backward=args.backward, epochs=args.epochs, seed=args.seed,
+            dataset=args.dataset, data_dir=args.data_dir, batch_size=args.batch_size,
+            learning_rate=args.lr, max_steps=args.max_steps,
+            backward_steps=args.backward_steps, rtol=args.rtol,
+            train_examples=args.train_examples, test_examples=args.test_examples,
+        )
+    except ValueError as error:
+        parser.error(str(error))
+    if args.stop_after is not None and args.stop_after < 1:
+        parser.error(f"--stop-after must be a positive integer, got {args.stop_after}.")
+    out = args.out or (
+        f"runs/{config.model}{len(layers)}-{config.update}-{config.solver}-seed{config.seed}"
+    )
+    _, history = train(
+        config, out, resume=args.resume, stop_after=args.stop_after,
+        progress=not args.no_progress,
+    )
+    if history:
+        last = history[-1]
+        print(
+            f"epoch {last['epoch']}/{config.epochs}: test accuracy {last['test_accuracy']:.4f}, "
+            f"iterations to convergence {last['test_paper_iterations']:.2f} (papers' count), "
+            f"{last['test_steps']:.2f} (hopjax steps); run in {out}"
+        )
+    return 0
+
+
+def _evaluate(args, parser) -> int:
+    import dataclasses
+
+    import equinox as eqx
+    import jax
+
+    from .train import evaluate, load_checkpoint, load_data, read_header
+
+    path = pathlib.Path(args.checkpoint)
+    if path.is_dir():
+        path = path / "checkpoint.eqx"
+    config = read_header(path)["config"]
+    config = dataclasses.replace(
+        config,
+        data_dir=args.data_dir or config.data_dir,
+        test_examples=args.test_examples or config.test_examples,
+        train_examples=1,
+    )
+    model_key, data_key = config.keys()
+    model = config.make_model(model_key)
+    opt_state = config.make_optimiser(1).init(eqx.filter(model, eqx.is_inexact_array))
+    _, epoch, model, _, _ = load_checkpoint(path, (model, opt_state, data_key))
+    data = load_data(config)
+    report = evaluate(
+        model, data.test_images, data.test_labels, config.solve_options(backward=False),
+        batch_size=args.batch_size, progress=not args.no_progress,
+    )
+    report.pop("per_sample")
+    report.update(checkpoint=str(path), epoch=epoch, data=data.description,
+                  backend=jax.default_backend(), config=config.to_dict())
+    paper, steps = report["paper_iterations"], report["steps"]
+    print(f"{path} (epoch {epoch}) on {report['samples']} images of {data.description}")
+    print(f"  test accuracy          {100 * report['accuracy']:.2f} %")
+    print(f"  iterations (papers')   mean {paper['mean']:.2f}  median {paper['median']:.0f}  max {paper['max']:.0f}")
+    print(f"  steps (hopjax)         mean {steps['mean']:.2f}  median {steps['median']:.0f}  max {steps['max']:.0f}")
+    print(f"  not converged          {100 * report['not_converged']:.2f} %")
+    print(f"  wall time              {report['wall_time_s']:.3f} s ({report['backend']})")
+    if args.json:
+        pathlib.Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    from .train import CheckpointError
+
+    command = {"train": _train, "evaluate": _evaluate}[args.command]
+    try:
+        return command(args, parser)
+    except (DatasetNotFoundError, CheckpointError) as error:
+        print(f"hopjax {args.command}: error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

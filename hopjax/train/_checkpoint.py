@@ -1,0 +1,83 @@
+"""Checkpoints: model, optimiser state, epoch and data RNG key, with the run's settings.
+
+File layout: one JSON header line (format, settings, epoch, metrics so far) followed by
+Equinox's `tree_serialise_leaves` of `(model, opt_state, data_key_data)`. Loading
+rebuilds the pytree structure from the settings, so a checkpoint written for other
+settings, or a damaged file, is reported instead of loaded.
+"""
+
+import json
+import os
+import pathlib
+
+import equinox as eqx
+import jax
+
+from ._config import TrainConfig
+
+
+FORMAT = "hopjax-checkpoint-1"
+#: Settings that may differ between a run and its resumption (they do not change the numbers).
+RESUMABLE_DIFFERENCES = frozenset({"data_dir"})
+
+
+class CheckpointError(ValueError):
+    """A checkpoint cannot be read, or belongs to a different run."""
+
+
+def save_checkpoint(path, config: TrainConfig, epoch: int, model, opt_state, data_key):
+    """Write atomically (a temporary file renamed over `path`)."""
+    path = pathlib.Path(path)
+    header = {"format": FORMAT, "config": config.to_dict(), "epoch": epoch}
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write((json.dumps(header) + "\n").encode())
+        eqx.tree_serialise_leaves(f, (model, opt_state, jax.random.key_data(data_key)))
+    os.replace(tmp, path)
+
+
+def read_header(path) -> dict:
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"No checkpoint at {path}.")
+    try:
+        with open(path, "rb") as f:
+            header = json.loads(f.readline())
+        if header.get("format") != FORMAT:
+            raise ValueError(f"format {header.get('format')!r}, expected {FORMAT!r}")
+        header["config"] = TrainConfig.from_dict(header["config"])
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise CheckpointError(f"{path} is not a hopjax checkpoint ({error}).") from error
+    return header
+
+
+def load_checkpoint(path, like, config: TrainConfig | None = None):
+    """Read `path` into the structure of `like = (model, opt_state, data_key)`.
+
+    Returns `(config, epoch, model, opt_state, data_key)`. With `config`, the
+    checkpoint's settings must match it (except `RESUMABLE_DIFFERENCES`).
+    """
+    header = read_header(path)
+    saved = header["config"]
+    if config is not None:
+        theirs, ours = saved.to_dict(), config.to_dict()
+        different = sorted(
+            k for k in ours if ours[k] != theirs[k] and k not in RESUMABLE_DIFFERENCES
+        )
+        if different:
+            details = ", ".join(f"{k}: {theirs[k]!r} vs {ours[k]!r}" for k in different)
+            raise CheckpointError(
+                f"{path} was written by a run with other settings ({details}); resume "
+                "with the same settings, or start a new output directory."
+            )
+    model, opt_state, data_key = like
+    template = (model, opt_state, jax.random.key_data(data_key))
+    try:
+        with open(path, "rb") as f:
+            f.readline()
+            model, opt_state, key_data = eqx.tree_deserialise_leaves(f, template)
+    except Exception as error:  # truncated file, shape or dtype mismatch, ...
+        raise CheckpointError(
+            f"{path} could not be read: {type(error).__name__}: {error}"
+        ) from error
+    return saved, header["epoch"], model, opt_state, jax.random.wrap_key_data(key_data)

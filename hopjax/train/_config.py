@@ -1,0 +1,166 @@
+"""A training run's settings, with the papers' recipe as defaults."""
+
+import dataclasses
+import json
+from typing import Any
+
+import jax
+import optax
+
+import hopjax as hj
+
+from ._madam import madam
+from ._schedule import epoch_linear_decay
+
+
+MODELS = {"ham": hj.HAM, "chn": hj.CHN}
+UPDATES = ("even_odd", "synchronous")
+SOLVERS = {"anderson": hj.Anderson, "picard": hj.Picard}
+BACKWARDS = ("rbp", "fixed-point", "gmres", "unrolled")
+#: The papers' networks ("3/5/7 layers" counts the input layer).
+PAPER_LAYERS = {
+    3: (784, 1990, 10),
+    5: (784, 1280, 510, 200, 10),
+    7: (784, 1024, 512, 256, 128, 70, 10),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    r"""Everything that determines a training run; `None` fields take the papers' recipe
+    (as their code runs it):
+
+    - learning rate 0.01 for 3 layers, 0.005 for more; linear decay to 1/10 over the
+      run, stepped per epoch; Madam with `p_scale=1024`, `g_bound=3`;
+    - forward cap $40 s$ map evaluations and recurrent backprop with $8 s$ steps,
+      where $s = \lfloor (\text{layers} // 2) / (1 - \text{damping}) \rfloor$ (3/5/7
+      layers: 40/80/120 and 8/16/24; a synchronous CHN, damped by 0.5: 80 and 16);
+    - batch 64, training batches shuffled every epoch, a final partial batch dropped.
+
+    `train_examples` / `test_examples` keep only the first examples of each split (quick
+    runs). `early_stop=False` runs every solve for exactly `max_steps` (papers' code).
+    """
+
+    model: str = "ham"
+    layer_sizes: tuple[int, ...] = PAPER_LAYERS[3]
+    update: str = "even_odd"
+    solver: str = "anderson"
+    backward: str = "rbp"
+    epochs: int = 10
+    seed: int = 0
+    dataset: str = "fashion-mnist"
+    data_dir: str | None = None
+    batch_size: int = 64
+    learning_rate: float | None = None
+    max_steps: int | None = None
+    backward_steps: int | None = None
+    rtol: float = 1e-4
+    early_stop: bool = True
+    train_examples: int | None = None
+    test_examples: int | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "layer_sizes", tuple(int(d) for d in self.layer_sizes))
+        for name, value, allowed in (
+            ("model", self.model, MODELS),
+            ("update", self.update, UPDATES),
+            ("solver", self.solver, SOLVERS),
+            ("backward", self.backward, BACKWARDS),
+        ):
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {sorted(allowed)}, got {value!r}.")
+        for name in ("epochs", "batch_size", "max_steps", "backward_steps",
+                     "train_examples", "test_examples"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        if self.learning_rate is not None and not 0 < self.learning_rate < 1:
+            raise ValueError(
+                f"learning_rate must lie in (0, 1) (Madam scales weights by "
+                f"exp(±lr·3) per step), got {self.learning_rate!r}."
+            )
+        if not 0 < self.rtol < 1:
+            raise ValueError(f"rtol must lie in (0, 1), got {self.rtol!r}.")
+        if len(self.layer_sizes) < 3 or any(d < 1 for d in self.layer_sizes):
+            raise ValueError(
+                "layer_sizes needs an input and at least two state layers of positive "
+                f"width, got {self.layer_sizes}."
+            )
+
+    # -- the papers' recipe ------------------------------------------------------------
+    @property
+    def damping(self) -> float:
+        return 0.5 if self.model == "chn" and self.update == "synchronous" else 0.0
+
+    @property
+    def _iteration_scale(self) -> int:
+        return int((len(self.layer_sizes) // 2) / (1 - self.damping))
+
+    @property
+    def resolved_max_steps(self) -> int:
+        return self.max_steps or 40 * self._iteration_scale
+
+    @property
+    def resolved_backward_steps(self) -> int:
+        return self.backward_steps or 8 * self._iteration_scale
+
+    @property
+    def resolved_learning_rate(self) -> float:
+        if self.learning_rate is not None:
+            return self.learning_rate
+        return 0.01 if len(self.layer_sizes) == 3 else 0.005
+
+    # -- building blocks ---------------------------------------------------------------
+    def make_model(self, key) -> hj.AbstractHopfieldNetwork:
+        return MODELS[self.model](self.layer_sizes, key=key)
+
+    def make_backward(self) -> hj.AbstractBackward:
+        steps = self.resolved_backward_steps
+        return {
+            "rbp": lambda: hj.RecurrentBackprop(steps),
+            "fixed-point": lambda: hj.FixedPointAdjoint(
+                max_steps=self.backward_steps or 500
+            ),
+            "gmres": lambda: hj.GMRESAdjoint(),
+            "unrolled": lambda: hj.UnrolledBackprop(),
+        }[self.backward]()
+
+    def solve_options(self, *, backward: bool = True) -> dict[str, Any]:
+        """Keyword arguments for [`hopjax.solve`][]."""
+        options = dict(
+            update=self.update,
+            solver=SOLVERS[self.solver](),
+            rtol=self.rtol,
+            max_steps=self.resolved_max_steps,
+            early_stop=self.early_stop,
+        )
+        if backward:
+            options["backward"] = self.make_backward()
+        return options
+
+    def make_schedule(self, steps_per_epoch: int) -> optax.Schedule:
+        """The papers' linear decay to 1/10, stepped per epoch."""
+        return epoch_linear_decay(self.resolved_learning_rate, steps_per_epoch, self.epochs)
+
+    def make_optimiser(self, steps_per_epoch: int) -> optax.GradientTransformation:
+        """Madam (`p_scale=1024`, `g_bound=3`) on `make_schedule`."""
+        return madam(self.make_schedule(steps_per_epoch))
+
+    def keys(self):
+        """`(model_key, data_key)` from `seed`."""
+        return tuple(jax.random.split(jax.random.key(self.seed)))
+
+    # -- serialisation -----------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "layer_sizes": list(self.layer_sizes)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        names = {field.name for field in dataclasses.fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise ValueError(f"Unknown training settings: {sorted(unknown)}.")
+        return cls(**data)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)

@@ -1,0 +1,147 @@
+"""The epoch loop: shuffled batches, the compiled step, per-epoch evaluation, JSON-lines
+metrics and checkpoints that resume exactly."""
+
+import json
+import pathlib
+import time
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..data import batch_indices, Dataset, load_dataset
+from ._checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ._config import TrainConfig
+from ._evaluate import evaluate
+from ._step import make_train_step
+
+
+CHECKPOINT = "checkpoint.eqx"
+METRICS = "metrics.jsonl"
+
+
+def load_data(config: TrainConfig) -> Dataset:
+    """The run's data set, cut to `train_examples` / `test_examples` if set."""
+    data = load_dataset(config.dataset, data_dir=config.data_dir)
+    train, test = config.train_examples, config.test_examples
+    return Dataset(
+        data.train_images[:train],
+        data.train_labels[:train],
+        data.test_images[:test],
+        data.test_labels[:test],
+        data.description,
+    )
+
+
+def _read_history(path: pathlib.Path, epochs: int) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [line for line in lines if line["epoch"] <= epochs]
+
+
+def train(
+    config: TrainConfig,
+    out_dir: str | pathlib.Path | None = None,
+    *,
+    resume: bool = False,
+    stop_after: int | None = None,
+    data: Dataset | None = None,
+    progress: bool = True,
+) -> tuple[Any, list[dict[str, Any]]]:
+    """Train `config`'s model; returns `(model, history)` (one metrics dict per epoch).
+
+    Each epoch shuffles the training set with `fold_in(data_key, epoch)`, runs the
+    compiled step on every full batch, then evaluates on the test set. With `out_dir`,
+    each epoch appends a line to `metrics.jsonl` and rewrites `checkpoint.eqx`;
+    `resume=True` continues from that checkpoint and gives the same numbers as an
+    uninterrupted run. `stop_after` ends this call after that many epochs (to split a
+    long run into jobs).
+    """
+    out = None if out_dir is None else pathlib.Path(out_dir)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        if (out / CHECKPOINT).exists() and not resume:
+            raise CheckpointError(
+                f"{out} already holds a run ({CHECKPOINT}); pass resume=True (--resume) "
+                "to continue it, or choose another output directory."
+            )
+        if resume and not (out / CHECKPOINT).exists():
+            raise CheckpointError(f"Nothing to resume: no {CHECKPOINT} in {out}.")
+    if data is None:
+        data = load_data(config)
+    num_train = len(data.train_images)
+    steps_per_epoch = num_train // config.batch_size
+    if steps_per_epoch == 0:
+        raise ValueError(
+            f"{num_train} training examples do not fill one batch of {config.batch_size}."
+        )
+    model_key, data_key = config.keys()
+    model = config.make_model(model_key)
+    schedule = config.make_schedule(steps_per_epoch)
+    optimiser = config.make_optimiser(steps_per_epoch)
+    opt_state = optimiser.init(eqx.filter(model, eqx.is_inexact_array))
+    start_epoch, history = 0, []
+    if resume:
+        _, start_epoch, model, opt_state, data_key = load_checkpoint(
+            out / CHECKPOINT, (model, opt_state, data_key), config
+        )
+        history = _read_history(out / METRICS, start_epoch)
+    step = make_train_step(optimiser, **config.solve_options())
+    eval_options = config.solve_options(backward=False)
+    images = jnp.asarray(data.train_images)
+    labels = jnp.asarray(data.train_labels)
+    last = config.epochs if stop_after is None else min(config.epochs, start_epoch + stop_after)
+    epochs_bar = tqdm(
+        range(start_epoch, last), desc="epochs", unit="epoch", disable=not progress,
+        initial=start_epoch, total=config.epochs,
+    )
+    for epoch in epochs_bar:
+        batches = batch_indices(
+            num_train, config.batch_size, jax.random.fold_in(data_key, epoch)
+        )
+        totals, start = None, time.perf_counter()
+        bar = tqdm(batches, desc=f"epoch {epoch + 1}", unit="batch", leave=False, disable=not progress)
+        for i, index in enumerate(bar):
+            model, opt_state, metrics = step(model, opt_state, images[index], labels[index])
+            totals = metrics if totals is None else jax.tree.map(jnp.add, totals, metrics)
+            if progress and (i % 25 == 0 or i == len(batches) - 1):
+                bar.set_postfix(_means(totals, i + 1, short=True))
+        train_metrics = _means(totals, len(batches))
+        train_time = time.perf_counter() - start
+        report = evaluate(model, data.test_images, data.test_labels, eval_options)
+        record = {
+            "epoch": epoch + 1,
+            "learning_rate": float(schedule(epoch * steps_per_epoch)),
+            **{f"train_{k}": v for k, v in train_metrics.items()},
+            "test_accuracy": report["accuracy"],
+            "test_paper_iterations": report["paper_iterations"]["mean"],
+            "test_steps": report["steps"]["mean"],
+            "test_not_converged": report["not_converged"],
+            "train_time_s": train_time,
+            "eval_time_s": report["wall_time_s"],
+        }
+        history.append(record)
+        epochs_bar.set_postfix(
+            test_acc=f"{record['test_accuracy']:.4f}",
+            iters=f"{record['test_paper_iterations']:.2f}",
+        )
+        if out is not None:
+            with open(out / METRICS, "w") as f:
+                f.writelines(json.dumps(line) + "\n" for line in history)
+            save_checkpoint(out / CHECKPOINT, config, epoch + 1, model, opt_state, data_key)
+    return model, history
+
+
+def _means(totals, count: int, short: bool = False) -> dict[str, float]:
+    means = {k: float(v) / count for k, v in totals.items()}
+    if short:
+        return {
+            "loss": f"{means['loss']:.4f}",
+            "acc": f"{means['accuracy']:.3f}",
+            "iters": f"{means['steps']:.1f}",
+        }
+    return means

@@ -1,0 +1,72 @@
+"""`hopjax train` / `hopjax evaluate` smoke tests and bad arguments."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from hopjax._cli import main
+
+from .helpers import write_mnist_like
+
+
+TINY = ["--layers", "784", "16", "10", "--train-examples", "128", "--test-examples", "64", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return str(write_mnist_like(tmp_path_factory.mktemp("idx"), 128, 64))
+
+
+def test_train_resume_evaluate(data_dir, tmp_path, capsys):
+    out = str(tmp_path / "run")
+    args = ["train", *TINY, "--data-dir", data_dir, "--epochs", "2", "--out", out]
+    assert main([*args, "--stop-after", "1"]) == 0
+    assert "epoch 1/2: test accuracy" in capsys.readouterr().out
+    assert main([*args, "--resume"]) == 0
+    assert "epoch 2/2" in capsys.readouterr().out
+    assert len((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()) == 2
+    report = tmp_path / "report.json"
+    assert main(["evaluate", out, "--json", str(report), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "test accuracy" in printed and "not converged" in printed
+    saved = json.loads(report.read_text())
+    assert saved["epoch"] == 2 and saved["samples"] == 64
+    last = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[-1])
+    assert saved["accuracy"] == last["test_accuracy"]
+    assert saved["paper_iterations"]["mean"] == last["test_paper_iterations"]
+
+
+def test_python_dash_m_runs_the_cli():
+    result = subprocess.run(
+        [sys.executable, "-m", "hopjax", "train", "--help"], capture_output=True, text=True
+    )
+    assert result.returncode == 0 and "--update" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["train", "--update", "async"], "invalid choice: 'async'"),
+        (["train", "--depth", "4"], "invalid choice: 4"),
+        (["train", "--epochs", "0"], "epochs must be a positive integer"),
+        (["train", "--lr", "3"], "learning_rate must lie in"),
+        (["train", "--layers", "784", "10"], "at least two state layers"),
+        (["train", "--depth", "3", "--layers", "784", "9", "10"], "not allowed with argument"),
+        (["train", "--stop-after", "0"], "--stop-after must be a positive integer"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+    ],
+)
+def test_bad_arguments_exit_with_a_clear_message(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_missing_data_and_checkpoint_are_reported(tmp_path, capsys):
+    assert main(["train", *TINY, "--data-dir", str(tmp_path), "--out", str(tmp_path / "r")]) == 1
+    assert "apt-get install dataset-fashion-mnist" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path / "nowhere")]) == 1
+    assert "No checkpoint at" in capsys.readouterr().err

@@ -1,0 +1,97 @@
+"""The epoch loop: learning on IDX data, exact resume, checkpoint errors, settings."""
+
+import json
+
+import equinox as eqx
+import jax
+import numpy as np
+import pytest
+
+from hopjax.data import load_dataset
+from hopjax.train import CheckpointError, TrainConfig, train
+
+from .helpers import write_mnist_like
+
+
+SMALL = dict(layer_sizes=(784, 24, 10), train_examples=256, test_examples=128)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return write_mnist_like(tmp_path_factory.mktemp("idx"), 256, 128)
+
+
+def _leaves(model):
+    return [np.asarray(x) for x in jax.tree.leaves(eqx.filter(model, eqx.is_array))]
+
+
+def test_loop_learns_and_writes_metrics(data_dir, tmp_path):
+    config = TrainConfig(epochs=5, data_dir=str(data_dir), learning_rate=0.05, **SMALL)
+    _, history = train(config, tmp_path, progress=False)
+    lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert lines == history and [h["epoch"] for h in history] == [1, 2, 3, 4, 5]
+    assert history[-1]["train_loss"] < 0.7 * history[0]["train_loss"]
+    assert history[-1]["test_accuracy"] > 0.4  # chance: 0.1
+    assert np.allclose([h["learning_rate"] for h in history], [0.05, 0.03875, 0.0275, 0.01625, 0.005])
+    assert (tmp_path / "checkpoint.eqx").exists()
+
+
+@pytest.mark.parametrize("update,solver", [("even_odd", "anderson"), ("synchronous", "picard")])
+def test_resume_equals_uninterrupted(data_dir, tmp_path, update, solver):
+    config = TrainConfig(epochs=3, data_dir=str(data_dir), update=update, solver=solver, **SMALL)
+    data = load_dataset("fashion-mnist", data_dir=data_dir)
+    whole, history = train(config, tmp_path / "whole", data=data, progress=False)
+    train(config, tmp_path / "split", data=data, progress=False, stop_after=1)
+    train(config, tmp_path / "split", data=data, progress=False, resume=True, stop_after=1)
+    resumed, resumed_history = train(
+        config, tmp_path / "split", data=data, progress=False, resume=True
+    )
+    for a, b in zip(_leaves(whole), _leaves(resumed), strict=True):
+        np.testing.assert_array_equal(a, b)
+    drop_times = lambda h: [{k: v for k, v in r.items() if not k.endswith("_s")} for r in h]
+    assert drop_times(history) == drop_times(resumed_history)
+
+
+def test_checkpoint_errors_name_the_problem(data_dir, tmp_path):
+    config = TrainConfig(epochs=1, data_dir=str(data_dir), **SMALL)
+    train(config, tmp_path, progress=False)
+    with pytest.raises(CheckpointError, match="already holds a run"):
+        train(config, tmp_path, progress=False)
+    with pytest.raises(CheckpointError, match=r"other settings \(seed: 0 vs 1\)"):
+        train(TrainConfig(epochs=1, seed=1, data_dir=str(data_dir), **SMALL), tmp_path, resume=True)
+    with pytest.raises(CheckpointError, match="Nothing to resume"):
+        train(config, tmp_path / "empty", resume=True)
+    checkpoint = tmp_path / "checkpoint.eqx"
+    content = checkpoint.read_bytes()
+    checkpoint.write_bytes(content[: len(content) // 2])
+    with pytest.raises(CheckpointError, match="could not be read"):
+        train(config, tmp_path, resume=True, progress=False)
+    checkpoint.write_bytes(b"not a checkpoint\n")
+    with pytest.raises(CheckpointError, match="not a hopjax checkpoint"):
+        train(config, tmp_path, resume=True, progress=False)
+
+
+def test_config_recipe_and_bad_settings():
+    assert TrainConfig().resolved_learning_rate == 0.01
+    assert TrainConfig().resolved_max_steps == 40 and TrainConfig().resolved_backward_steps == 8
+    five = TrainConfig(layer_sizes=(784, 1280, 510, 200, 10))
+    assert (five.resolved_learning_rate, five.resolved_max_steps, five.resolved_backward_steps) == (0.005, 80, 16)
+    seven = TrainConfig(layer_sizes=(784, 1024, 512, 256, 128, 70, 10))
+    assert (seven.resolved_max_steps, seven.resolved_backward_steps) == (120, 24)
+    chn_sync = TrainConfig(model="chn", update="synchronous")
+    assert (chn_sync.damping, chn_sync.resolved_max_steps, chn_sync.resolved_backward_steps) == (0.5, 80, 16)
+    assert TrainConfig(model="chn").resolved_max_steps == 40
+    assert TrainConfig.from_dict(json.loads(five.to_json())) == five
+    for bad, message in [
+        (dict(model="rbm"), "model must be one of"),
+        (dict(solver="newton"), "solver must be one of"),
+        (dict(epochs=0), "epochs must be a positive integer"),
+        (dict(batch_size=2.5), "batch_size must be a positive integer"),
+        (dict(learning_rate=-0.1), "learning_rate must lie in"),
+        (dict(rtol=0.0), "rtol must lie in"),
+        (dict(layer_sizes=(784, 10)), "at least two state layers"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            TrainConfig(**bad)
+    with pytest.raises(ValueError, match="Unknown training settings"):
+        TrainConfig.from_dict({"epoch": 3})
