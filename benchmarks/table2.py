@@ -1,0 +1,242 @@
+"""Reproduce the main paper's Table 2 (and Figs. 3-4): train every network x update
+scheme x solver with the papers' recipe, then report iterations to convergence, the
+speedup in state updates, test accuracy and wall times, mean (± std) over seeds.
+
+    python benchmarks/table2.py --quick           # < 10 min on a 2-core CPU (bash run.sh benchmark)
+    python benchmarks/table2.py                   # every row, 10 epochs, 3 seeds: needs a GPU
+    python benchmarks/table2.py --rows ham3 --seeds 0 1 2 3 4
+
+Each (row, variant, seed) trains into --runs-dir/<row>-<variant>-seed<k>/ (a `hopjax
+train` run directory: metrics.jsonl + checkpoint.eqx); a finished run is reused and an
+unfinished one resumed, so a long reproduction can be split over several calls.
+Results: <out>.json, <out>.md and <out>-fig3.png / <out>-fig4.png (density heatmaps of
+per-sample relative-residual trajectories, as the papers' Figs. 3-4).
+"""
+
+import argparse
+import dataclasses
+import json
+import os
+import pathlib
+import platform
+import time
+
+import jax
+import numpy as np
+from tqdm.auto import tqdm
+
+import hopjax as hj
+import hopjax.plot
+from hopjax.data import load_dataset
+from hopjax.train import evaluate, PAPER_LAYERS, train, TrainConfig
+
+
+RESULTS = pathlib.Path(__file__).parent / "results"
+ROWS = {
+    "ham3": ("ham", PAPER_LAYERS[3]),
+    "ham5": ("ham", PAPER_LAYERS[5]),
+    "ham7": ("ham", PAPER_LAYERS[7]),
+    "chn3": ("chn", PAPER_LAYERS[3]),
+}
+#: variant -> (update, solver, the papers' suffix: DEQ = Anderson, EO = even-odd)
+VARIANTS = {
+    "sync-picard": ("synchronous", "picard", ""),
+    "sync-anderson": ("synchronous", "anderson", "-DEQ"),
+    "eo-picard": ("even_odd", "picard", "-EO"),
+    "eo-anderson": ("even_odd", "anderson", "-EO-DEQ"),
+}
+#: The papers' Table 2 (MNIST, 5 runs): iterations, test accuracy (%).
+PAPER_MNIST = {
+    ("ham3", "sync-picard"): (11.9, 97.9), ("ham3", "sync-anderson"): (9.9, 97.9),
+    ("ham3", "eo-picard"): (8.0, 97.9), ("ham3", "eo-anderson"): (6.6, 97.9),
+    ("ham5", "sync-picard"): (36.0, 97.1), ("ham5", "sync-anderson"): (33.0, 97.1),
+    ("ham5", "eo-picard"): (18.3, 97.1), ("ham5", "eo-anderson"): (17.7, 97.1),
+    ("ham7", "sync-picard"): (67.1, 95.6), ("ham7", "sync-anderson"): (56.0, 95.6),
+    ("ham7", "eo-picard"): (32.2, 95.5), ("ham7", "eo-anderson"): (31.0, 95.5),
+    ("chn3", "sync-picard"): (39.1, 97.0), ("chn3", "sync-anderson"): (20.6, 97.2),
+    ("chn3", "eo-picard"): (16.8, 97.1), ("chn3", "eo-anderson"): (16.2, 97.1),
+}
+#: The papers' code on Fashion-MNIST, 3-layer HAM, 10 epochs (from the issue).
+PAPER_CODE_FASHION = {
+    ("ham3", "sync-picard"): (9.8, 87.4),
+    ("ham3", "eo-picard"): (6.7, 87.3),
+    ("ham3", "eo-anderson"): (5.3, 87.3),
+}
+QUICK = dict(rows=["ham3", "chn3"], seeds=[0], epochs=1, train_examples=12_800,
+             test_examples=2_000, trace_samples=500)
+
+
+def updates_per_iteration(row: str, variant: str) -> int:
+    """State updates per iteration, as the paper counts them for its speedup: an
+    even-odd CHN iteration is 2 x 10 inner updates; every other iteration is one."""
+    return 20 if row.startswith("chn") and variant.startswith("eo") else 1
+
+
+def run_one(row, variant, seed, args, data):
+    model_name, layers = ROWS[row]
+    update, solver, _ = VARIANTS[variant]
+    config = TrainConfig(
+        model=model_name, layer_sizes=layers, update=update, solver=solver,
+        epochs=args.epochs, seed=seed, dataset=args.dataset, data_dir=args.data_dir,
+        train_examples=args.train_examples, test_examples=args.test_examples,
+    )
+    out = pathlib.Path(args.runs_dir) / f"{row}-{variant}-seed{seed}"
+    resume = (out / "checkpoint.eqx").exists()
+    model, history = train(config, out, resume=resume, data=data, progress=not args.no_progress)
+    report = evaluate(model, data.test_images, data.test_labels, config.solve_options(backward=False))
+    fixed = dict(config.solve_options(backward=False), early_stop=False)
+    figure = evaluate(model, data.test_images[: args.trace_samples],
+                      data.test_labels[: args.trace_samples], fixed, trace=True)
+    return {
+        "row": row, "variant": variant, "seed": seed,
+        "test_accuracy": report["accuracy"],
+        "first_epoch_test_accuracy": history[0]["test_accuracy"],
+        "paper_iterations": report["paper_iterations"]["mean"],
+        "steps": report["steps"]["mean"],
+        "not_converged": report["not_converged"],
+        "train_time_s": float(sum(h["train_time_s"] for h in history)),
+        "inference_time_s": report["wall_time_s"],
+        "fixed_count_inference_time_s": figure["wall_time_s"] * len(data.test_images) / len(figure["per_sample"]["correct"]),
+        "config": config.to_dict(),
+    }, figure["per_sample"]["trace"][:, 1:]  # drop step 1 (F_1 vs the zero start): papers' t = 0..T-2
+
+
+def _mean_std(values):
+    return float(np.mean(values)), float(np.std(values))
+
+
+def aggregate(runs):
+    table = {}
+    for (row, variant) in dict.fromkeys((r["row"], r["variant"]) for r in runs):
+        group = [r for r in runs if (r["row"], r["variant"]) == (row, variant)]
+        keys = ("paper_iterations", "steps", "test_accuracy", "first_epoch_test_accuracy",
+                "not_converged", "train_time_s", "inference_time_s")
+        table[(row, variant)] = {k: _mean_std([r[k] for r in group]) for k in keys}
+        table[(row, variant)]["seeds"] = [r["seed"] for r in group]
+    for (row, variant), entry in table.items():
+        base = table.get((row, "sync-picard"))
+        entry["speedup"] = None if base is None else base["paper_iterations"][0] / (
+            entry["paper_iterations"][0] * updates_per_iteration(row, variant)
+        )
+    return table
+
+
+def markdown(table, args, description):
+    lines = [
+        f"Table 2 reproduction on {description}; {args.epochs} epoch(s), seeds "
+        f"{args.seeds}, {args.test_examples or 'all'} test images, backend "
+        f"{jax.default_backend()} ({platform.processor() or platform.machine()}).",
+        "Iterations: the papers' count (0-based index of the first step within rtol 1e-4 of "
+        "the previous one; cap - 1 if never); speedup: base iterations / (iterations x state "
+        "updates per iteration), base = synchronous Picard of the same network.",
+        "",
+        "| layers | model | # iters to conv. | speedup | test acc. (%) | 1st-epoch acc. (%) "
+        "| hopjax steps | not conv. (%) | train time (s) | inference (s) | paper, MNIST: iters / acc. |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (row, variant), e in table.items():
+        label = ROWS[row][0].upper() + VARIANTS[variant][2]
+        pm = lambda k, scale=1: f"{scale * e[k][0]:.1f} (±{scale * e[k][1]:.1f})"
+        paper = PAPER_MNIST.get((row, variant))
+        speedup = "-" if e["speedup"] is None else f"{e['speedup']:.1f}x"
+        lines.append(
+            f"| {row[-1]} | {label} | {pm('paper_iterations')} | "
+            f"{speedup} | "
+            f"{pm('test_accuracy', 100)} | {pm('first_epoch_test_accuracy', 100)} | "
+            f"{pm('steps')} | {100 * e['not_converged'][0]:.2f} | {e['train_time_s'][0]:.0f} | "
+            f"{e['inference_time_s'][0]:.2f} | {paper[0]} / {paper[1]} |"
+        )
+    if args.dataset == "fashion-mnist":
+        lines += ["", "The papers' own code on Fashion-MNIST (3-layer HAM, 10 epochs): " + ", ".join(
+            f"{ROWS[r][0].upper()}{VARIANTS[v][2]} {it} iters / {acc} %"
+            for (r, v), (it, acc) in PAPER_CODE_FASHION.items())]
+    return "\n".join(lines) + "\n"
+
+
+def figures(traces, out):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    for name, rows in (("fig3", ["chn3", "ham3"]), ("fig4", ["ham5", "ham7"])):
+        rows = [r for r in rows if any(k[0] == r for k in traces)]
+        if not rows:
+            continue
+        fig, axes = plt.subplots(len(rows), len(VARIANTS), figsize=(3.2 * len(VARIANTS), 2.8 * len(rows)),
+                                 squeeze=False, constrained_layout=True)
+        for i, row in enumerate(rows):
+            for j, variant in enumerate(VARIANTS):
+                ax = axes[i, j]
+                if (row, variant) not in traces:
+                    ax.set_axis_off()
+                    continue
+                label = ROWS[row][0].upper() + VARIANTS[variant][2] + f" ({row[-1]} layers)"
+                hj.plot.residual_heatmap(ax, traces[(row, variant)], title=label)
+        path = out.with_name(f"{out.name}-{name}.png")
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help=f"the quick reproduction: {QUICK}")
+    parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS))
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--dataset", default="fashion-mnist", choices=["mnist", "emnist-mnist", "fashion-mnist"])
+    parser.add_argument("--data-dir", default=os.environ.get("HOPJAX_DATA_DIR"))
+    parser.add_argument("--train-examples", type=int)
+    parser.add_argument("--test-examples", type=int)
+    parser.add_argument("--trace-samples", type=int, default=1000,
+                        help="test images whose full trajectories make the figures")
+    parser.add_argument("--runs-dir", help="where the training runs go (default: <out>-runs)")
+    parser.add_argument("--out", help="results path without suffix (default: benchmarks/results/table2[-quick])")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args()
+    if args.quick:
+        for key, value in QUICK.items():
+            setattr(args, key, value)
+    out = pathlib.Path(args.out or RESULTS / ("table2-quick" if args.quick else "table2"))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    args.runs_dir = args.runs_dir or str(out.with_name(out.name + "-runs"))
+
+    start = time.perf_counter()
+    full = load_dataset(args.dataset, data_dir=args.data_dir)
+    data = type(full)(full.train_images[: args.train_examples], full.train_labels[: args.train_examples],
+                      full.test_images[: args.test_examples], full.test_labels[: args.test_examples],
+                      full.description)
+    jobs = [(r, v, s) for r in args.rows for v in args.variants for s in args.seeds]
+    runs, traces = [], {}
+    for row, variant, seed in tqdm(jobs, desc="table 2", unit="run", disable=args.no_progress):
+        result, trace = run_one(row, variant, seed, args, data)
+        runs.append(result)
+        traces.setdefault((row, variant), []).append(trace)
+    traces = {k: np.concatenate(v) for k, v in traces.items()}
+    table = aggregate(runs)
+    text = markdown(table, args, data.description)
+    print("\n" + text)
+    pngs = figures(traces, out)
+    record = {
+        "settings": {k: v for k, v in vars(args).items()},
+        "data": data.description,
+        "backend": jax.default_backend(),
+        "devices": [str(d) for d in jax.devices()],
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "total_time_s": time.perf_counter() - start,
+        "table": [{"row": r, "variant": v, **e} for (r, v), e in table.items()],
+        "runs": runs,
+    }
+    out.with_suffix(".json").write_text(json.dumps(record, indent=1) + "\n")
+    out.with_suffix(".md").write_text(text)
+    print(f"wrote {out}.json, {out}.md, " + ", ".join(map(str, pngs))
+          + f" in {record['total_time_s']:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

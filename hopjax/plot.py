@@ -1,0 +1,52 @@
+"""Plots of convergence diagnostics (needs matplotlib, imported on first use)."""
+
+import numpy as np
+
+
+def first_hits(trace: np.ndarray, criteria: np.ndarray) -> np.ndarray:
+    r"""The papers' iterations-to-convergence for each criterion.
+
+    `trace[b, t]` is sample `b`'s relative residual
+    $\lVert F_{t+1} - F_t\rVert / \lVert F_{t+1}\rVert$ at the papers' index `t` (0-based,
+    `T - 1` columns for `T` map evaluations). For each criterion `c`, returns the mean
+    over samples of the first `t` with `trace[b, t] < c`, counting `T - 1` for a sample
+    that never gets there (or gets there at `t = 0`), exactly as the papers' code does.
+    """
+    trace = np.asarray(trace)
+    cap = trace.shape[1]
+    below = trace[None] < np.asarray(criteria)[:, None, None]
+    index = np.argmax(below, axis=-1)
+    index = np.where(index == 0, cap, index)
+    return index.mean(axis=-1)
+
+
+def residual_heatmap(ax, trace: np.ndarray, *, rtol: float = 1e-4, title: str = "", bins: int = 64):
+    """The papers' Figs. 3-4 panel on matplotlib axes `ax`: the density of every
+    sample's relative residual (log scale) at every iteration, the `rtol` line (white,
+    dashed), the mean iterations to reach each criterion (cyan) and its value at
+    `rtol` (white marker). `trace` is as in [`hopjax.plot.first_hits`][]."""
+    from matplotlib.colors import LogNorm
+
+    trace = np.asarray(trace, dtype=np.float64)
+    samples, length = trace.shape
+    log_residual = np.log10(np.clip(trace, 1e-12, None))
+    edges = np.linspace(-9, 1, bins + 1)
+    density = np.stack(
+        [np.histogram(log_residual[:, t], bins=edges)[0] for t in range(length)], axis=1
+    ) / samples
+    ax.imshow(
+        np.where(density > 0, density, np.nan), origin="lower", aspect="auto",
+        extent=(-0.5, length - 0.5, edges[0], edges[-1]), cmap="magma",
+        norm=LogNorm(vmin=1.0 / samples, vmax=1.0), interpolation="nearest",
+    )
+    ax.set_facecolor("black")
+    ax.axhline(np.log10(rtol), color="white", linestyle="--", linewidth=1)
+    criteria = np.logspace(-8, -2, 49)  # above ~1e-2 the papers' count hits its t = 0 quirk
+    ax.plot(first_hits(trace, criteria), np.log10(criteria), color="cyan", linewidth=1.5)
+    ax.plot(first_hits(trace, [rtol])[0], np.log10(rtol), "o", color="white", markersize=6)
+    ax.set_xlim(-0.5, length - 0.5)
+    ax.set_ylim(edges[0], edges[-1])
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("log10 relative residual")
+    ax.set_title(title, fontsize=9)
+    return ax

@@ -1,0 +1,34 @@
+"""The benchmark scripts run end to end on tiny settings (their numbers are not tested
+here: they are what the scripts measure)."""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+from .helpers import write_mnist_like
+
+
+ROOT = pathlib.Path(__file__).parents[1]
+
+
+def test_table2_script_writes_table_json_and_figures(tmp_path):
+    (tmp_path / "idx").mkdir()
+    data = write_mnist_like(tmp_path / "idx", 128, 64)
+    out = tmp_path / "t2"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "table2.py"), "--rows", "ham3",
+         "--variants", "sync-picard", "eo-anderson", "--seeds", "0", "1", "--epochs", "1",
+         "--data-dir", str(data), "--trace-samples", "16", "--out", str(out), "--no-progress"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "| 3 | HAM-EO-DEQ |" in result.stdout
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert [(r["row"], r["variant"]) for r in record["table"]] == [
+        ("ham3", "sync-picard"), ("ham3", "eo-anderson")]
+    assert record["table"][0]["speedup"] == 1.0 and record["table"][0]["seeds"] == [0, 1]
+    assert len(record["runs"]) == 4
+    assert out.with_suffix(".md").read_text().count("| 3 |") == 2
+    assert (tmp_path / "t2-fig3.png").stat().st_size > 10_000
+    assert (tmp_path / "t2-runs" / "ham3-eo-anderson-seed1" / "checkpoint.eqx").exists()
