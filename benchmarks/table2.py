@@ -19,6 +19,7 @@ import json
 import os
 import pathlib
 import platform
+import tempfile
 import time
 
 import jax
@@ -195,7 +196,8 @@ def main():
     parser.add_argument("--test-examples", type=int)
     parser.add_argument("--trace-samples", type=int, default=1000,
                         help="test images whose full trajectories make the figures")
-    parser.add_argument("--runs-dir", help="where the training runs go (default: <out>-runs)")
+    parser.add_argument("--runs-dir", help="where the training runs go, reused and resumed "
+                        "(default: <out>-runs; --quick: a new temporary directory)")
     parser.add_argument("--out", help="results path without suffix (default: benchmarks/results/table2[-quick])")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args()
@@ -204,7 +206,9 @@ def main():
             setattr(args, key, value)
     out = pathlib.Path(args.out or RESULTS / ("table2-quick" if args.quick else "table2"))
     out.parent.mkdir(parents=True, exist_ok=True)
-    args.runs_dir = args.runs_dir or str(out.with_name(out.name + "-runs"))
+    if args.runs_dir is None:  # the quick job starts afresh; a full one resumes its runs
+        args.runs_dir = tempfile.mkdtemp(prefix="table2-quick-runs-") if args.quick else str(
+            out.with_name(out.name + "-runs"))
 
     start = time.perf_counter()
     full = load_dataset(args.dataset, data_dir=args.data_dir)
