@@ -95,3 +95,17 @@ def test_config_recipe_and_bad_settings():
             TrainConfig(**bad)
     with pytest.raises(ValueError, match="Unknown training settings"):
         TrainConfig.from_dict({"epoch": 3})
+
+
+def test_nothing_compiles_after_the_first_epoch(data_dir, tmp_path):
+    compiles = []
+    jax.monitoring.register_event_duration_secs_listener(
+        lambda name, *_, **__: compiles.append(name)
+        if name == "/jax/core/compile/backend_compile_duration" else None
+    )
+    per_epoch = []
+    config = TrainConfig(epochs=3, data_dir=str(data_dir), layer_sizes=(784, 19, 10),
+                         train_examples=256, test_examples=100)
+    train(config, tmp_path, progress=False, on_epoch_end=lambda _: per_epoch.append(len(compiles)))
+    assert per_epoch[0] > 0  # the first epoch compiles the step and the evaluation
+    assert per_epoch[1] == per_epoch[0] and per_epoch[2] == per_epoch[0], per_epoch

@@ -4,6 +4,7 @@ metrics and checkpoints that resume exactly."""
 import json
 import pathlib
 import time
+from collections.abc import Callable
 from typing import Any
 
 import equinox as eqx
@@ -51,6 +52,7 @@ def train(
     stop_after: int | None = None,
     data: Dataset | None = None,
     progress: bool = True,
+    on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
 ) -> tuple[Any, list[dict[str, Any]]]:
     """Train `config`'s model; returns `(model, history)` (one metrics dict per epoch).
 
@@ -59,7 +61,8 @@ def train(
     each epoch appends a line to `metrics.jsonl` and rewrites `checkpoint.eqx`;
     `resume=True` continues from that checkpoint and gives the same numbers as an
     uninterrupted run. `stop_after` ends this call after that many epochs (to split a
-    long run into jobs).
+    long run into jobs). `on_epoch_end(record)` is called with each epoch's metrics
+    (e.g. to log them elsewhere).
     """
     out = None if out_dir is None else pathlib.Path(out_dir)
     if out is not None:
@@ -133,6 +136,8 @@ def train(
             with open(out / METRICS, "w") as f:
                 f.writelines(json.dumps(line) + "\n" for line in history)
             save_checkpoint(out / CHECKPOINT, config, epoch + 1, model, opt_state, data_key)
+        if on_epoch_end is not None:
+            on_epoch_end(record)
     return model, history
 
 
