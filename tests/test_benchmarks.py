@@ -32,3 +32,21 @@ def test_table2_script_writes_table_json_and_figures(tmp_path):
     assert out.with_suffix(".md").read_text().count("| 3 |") == 2
     assert (tmp_path / "t2-fig3.png").stat().st_size > 10_000
     assert (tmp_path / "t2-runs" / "ham3-eo-anderson-seed1" / "checkpoint.eqx").exists()
+
+
+def test_speed_script_writes_rows_with_roofline(tmp_path):
+    (tmp_path / "idx").mkdir()
+    data = write_mnist_like(tmp_path / "idx", 16, 32)
+    out = tmp_path / "speed.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "speed.py"), "--rows", "ham3 eo-anderson",
+         "--batches", "8", "--train-batches", "8", "--repeats", "1", "--data-dir", str(data),
+         "--out", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (row,) = json.loads(out.read_text())["rows"]
+    assert row["row"] == "ham3 eo-anderson" and row["batch"] == 8 and row["fixed_count"] == 40
+    assert row["train_step_ms"] > 0 and row["floor_per_iteration_ms"] > 0
+    assert row["flops_per_iteration"] == 4 * 8 * 1990 * 10
+    assert row["argmax_agreement_vs_float32"] == 1.0

@@ -1,0 +1,183 @@
+"""Wall time of forward solves and training steps, per network x variant x batch size,
+with an iteration-level roofline: the measured time of one map iteration against the
+floor set by its matrix products and memory traffic on this device.
+
+    python benchmarks/speed.py                          # CPU defaults (batches 64, 1000)
+    python benchmarks/speed.py --batches 64 1000 10000  # GPU
+    python benchmarks/speed.py --precision bf16         # bf16 matmuls, accuracy cost shown
+
+Every time is the median of --repeats runs of a jit-compiled function after a warm-up
+call, synchronised with `jax.block_until_ready`. Forward times are given twice: with
+hopjax's per-sample early stop (rtol 1e-4) and at the papers' fixed iteration count
+(40 / 80 / 120; synchronous CHN 80), so per-iteration speed is visible too; the time of
+one iteration is (fixed count - half the count) / (half the count), which leaves out
+the per-solve costs (input drive, reconstruction). The train
+step is forward + recurrent backprop (8 / 16 / 24 steps) + Madam, as the papers' recipe.
+Results: benchmarks/results/speed-<backend>[-<precision>].json.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import platform
+import time
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from tqdm.auto import tqdm
+
+import hopjax as hj
+from hopjax.data import DEBIAN_FASHION_MNIST, load_idx_split
+from hopjax.train import make_train_step, PAPER_LAYERS, TrainConfig
+
+
+RESULTS = pathlib.Path(__file__).parent / "results"
+#: The issue's reference rows (the papers' PyTorch code on one H100, ms): forward at
+#: batch 64 and 10 000, train step at 64.
+PAPER_CODE_H100 = {
+    "ham3 sync-picard": (4.36, 85.7, 9.20), "ham3 sync-anderson": (31.4, 352, 31.8),
+    "ham3 eo-picard": (7.33, 18.5, 14.2), "ham3 eo-anderson": (21.3, 32.3, 41.3),
+    "ham5 sync-picard": (7.34, 166, 15.5), "ham5 eo-anderson": (53.1, 242, 77.8),
+    "ham7 sync-picard": (13.1, 246, 28.1), "ham7 eo-anderson": (84.0, 426, 113),
+    "chn3 sync-picard": (22.0, 235, 34.9), "chn3 eo-anderson": (167, 626, 264),
+}
+VARIANTS = {"sync-picard": ("synchronous", "picard"), "sync-anderson": ("synchronous", "anderson"),
+            "eo-picard": ("even_odd", "picard"), "eo-anderson": ("even_odd", "anderson")}
+PRECISIONS = {"float32": "float32", "tf32": "tensorfloat32", "bf16": "bfloat16"}
+
+
+def median_time(fn, *args, repeats):
+    jax.block_until_ready(fn(*args))
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def device_ceilings(repeats):
+    """Measured matmul throughput (FLOP/s) and copy bandwidth (bytes/s) of the device."""
+    n = 4096 if jax.default_backend() != "cpu" else 1024
+    a = jax.random.normal(jax.random.key(0), (n, n), jnp.float32)
+    matmul = jax.jit(lambda a: a @ a)
+    flops = 2 * n**3 / median_time(matmul, a, repeats=repeats)
+    size = (2**26 if jax.default_backend() != "cpu" else 2**24)
+    x = jnp.ones((size,), jnp.float32)
+    copy = jax.jit(lambda x: x * 1.0001)
+    bandwidth = 2 * 4 * size / median_time(copy, x, repeats=repeats)
+    return flops, bandwidth
+
+
+def iteration_floor(layers, batch, flops_per_s, bytes_per_s):
+    """Floor of one HAM map iteration (synchronous or even-odd: each updates every layer
+    once and uses every state-state matrix twice). FLOPs = 2 uses x 2·B·Σ d_i d_{i+1};
+    bytes (float32) = the least traffic an iteration needs: read and write every state
+    layer once (2·B·N), read the input drive ρ(x)U (B·d_1), read the matrices twice.
+    Floor = max(FLOPs / matmul throughput, bytes / copy bandwidth)."""
+    edges = sum(a * b for a, b in zip(layers[1:-1], layers[2:]))
+    flops = 4 * batch * edges
+    bytes_ = 4 * (2 * batch * sum(layers[1:]) + batch * layers[1] + 2 * edges)
+    return {"flops": flops, "bytes": bytes_,
+            "floor_s": max(flops / flops_per_s, bytes_ / bytes_per_s)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", nargs="+", default=list(PAPER_CODE_H100), choices=list(PAPER_CODE_H100))
+    parser.add_argument("--batches", nargs="+", type=int, default=None,
+                        help="batch sizes (default: 64 1000 on CPU, 64 1000 10000 on GPU)")
+    parser.add_argument("--train-batches", nargs="+", type=int, default=[64])
+    parser.add_argument("--precision", choices=list(PRECISIONS), default="float32")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--data-dir", default=os.environ.get("HOPJAX_DATA_DIR", DEBIAN_FASHION_MNIST))
+    parser.add_argument("--out")
+    args = parser.parse_args()
+    backend = jax.default_backend()
+    batches = args.batches or ([64, 1000] if backend == "cpu" else [64, 1000, 10_000])
+    images, labels = load_idx_split(args.data_dir, "test")
+    tile = lambda a, n: np.resize(a, (n,) + a.shape[1:])  # repeat the test set if n > 10 000
+    flops_per_s, bytes_per_s = device_ceilings(args.repeats)
+    print(f"{backend}: matmul {flops_per_s / 1e9:.0f} GFLOP/s, copy {bytes_per_s / 1e9:.1f} GB/s")
+
+    rows = []
+    with jax.default_matmul_precision(PRECISIONS[args.precision]):
+        for name in tqdm(args.rows, desc="rows"):
+            net, variant = name.split()
+            model_name, layers = ("chn" if net.startswith("chn") else "ham"), PAPER_LAYERS[int(net[-1])]
+            update, solver = VARIANTS[variant]
+            config = TrainConfig(model=model_name, layer_sizes=layers, update=update, solver=solver)
+            model = config.make_model(jax.random.key(0))
+            options = config.solve_options(backward=False)
+            cap = config.resolved_max_steps
+            solve = eqx.filter_jit(lambda m, x, o: hj.solve(m, x, **o))
+            for batch in batches:
+                x = jnp.asarray(tile(images, batch))
+                early = median_time(solve, model, x, options, repeats=args.repeats)
+                fixed_options = dict(options, early_stop=False)
+                fixed = median_time(solve, model, x, fixed_options, repeats=args.repeats)
+                half = median_time(solve, model, x, dict(fixed_options, max_steps=cap // 2),
+                                   repeats=args.repeats)
+                per_iteration = (fixed - half) / (cap - cap // 2)  # without per-solve costs
+                eq = solve(model, x, options)
+                with jax.default_matmul_precision("float32"):
+                    reference = solve(model, x, options)
+                row = {
+                    "row": name, "batch": batch, "forward_early_stop_ms": 1e3 * early,
+                    "forward_fixed_count_ms": 1e3 * fixed, "fixed_count": cap,
+                    "per_iteration_ms": 1e3 * per_iteration,
+                    "mean_steps": float(jnp.mean(eq.num_steps)),
+                    "output_max_abs_diff_vs_float32": float(jnp.max(jnp.abs(eq.output - reference.output))),
+                    "argmax_agreement_vs_float32": float(jnp.mean(
+                        jnp.argmax(eq.output, -1) == jnp.argmax(reference.output, -1))),
+                }
+                if model_name == "ham":
+                    floor = iteration_floor(layers, batch, flops_per_s, bytes_per_s)
+                    row.update(floor_per_iteration_ms=1e3 * floor["floor_s"],
+                               iteration_vs_floor=per_iteration / floor["floor_s"],
+                               flops_per_iteration=floor["flops"], bytes_per_iteration=floor["bytes"])
+                if batch in args.train_batches:
+                    optimiser = config.make_optimiser(steps_per_epoch=937)
+                    step = make_train_step(optimiser, **config.solve_options())
+                    state = [model, optimiser.init(eqx.filter(model, eqx.is_inexact_array))]
+                    y = jnp.asarray(tile(labels, batch))
+
+                    def one_step():
+                        state[0], state[1], metrics = step(state[0], state[1], x, y)
+                        return metrics
+
+                    row["train_step_ms"] = 1e3 * median_time(one_step, repeats=args.repeats)
+                reference_ms = PAPER_CODE_H100[name]
+                paper = {64: reference_ms[0], 10_000: reference_ms[1]}.get(batch)
+                if paper is not None:
+                    row["papers_code_h100_forward_ms"] = paper
+                if batch == 64:
+                    row["papers_code_h100_train_step_ms"] = reference_ms[2]
+                rows.append(row)
+
+    header = f"{'row':18} {'batch':>6} {'fwd early ms':>12} {'fwd fixed ms':>12} {'steps':>6} {'ms/iter':>9} {'floor ms':>9} {'x floor':>7} {'train ms':>9} {'paper H100 fwd/train':>20}"
+    print(header)
+    for r in rows:
+        floor = f"{r['floor_per_iteration_ms']:9.3f} {r['iteration_vs_floor']:7.1f}" if "floor_per_iteration_ms" in r else f"{'-':>9} {'-':>7}"
+        train = f"{r['train_step_ms']:9.2f}" if "train_step_ms" in r else f"{'-':>9}"
+        paper = f"{r.get('papers_code_h100_forward_ms', '-')}/{r.get('papers_code_h100_train_step_ms', '-')}"
+        print(f"{r['row']:18} {r['batch']:6d} {r['forward_early_stop_ms']:12.2f} {r['forward_fixed_count_ms']:12.2f} "
+              f"{r['mean_steps']:6.1f} {r['per_iteration_ms']:9.3f} {floor} {train} {paper:>20}")
+    out = pathlib.Path(args.out or RESULTS / f"speed-{backend}{'' if args.precision == 'float32' else '-' + args.precision}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({
+        "backend": backend, "devices": [str(d) for d in jax.devices()],
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "jax": jax.__version__, "precision": args.precision,
+        "matmul_flops_per_s": flops_per_s, "copy_bytes_per_s": bytes_per_s,
+        "note": "The papers' code column is the issue's H100 measurement; compare only with a GPU run.",
+        "rows": rows,
+    }, indent=1) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
