@@ -14,6 +14,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..data import batch_indices, Dataset, load_dataset
+from ..parallel import data_parallel_mesh, shard_batch
 from ._checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ._config import TrainConfig
 from ._evaluate import evaluate
@@ -62,7 +63,8 @@ def train(
     `resume=True` continues from that checkpoint and gives the same numbers as an
     uninterrupted run. `stop_after` ends this call after that many epochs (to split a
     long run into jobs). `on_epoch_end(record)` is called with each epoch's metrics
-    (e.g. to log them elsewhere).
+    (e.g. to log them elsewhere). With several devices (and a batch size they divide),
+    every batch is split over all of them ([`hopjax.parallel`][]).
     """
     out = None if out_dir is None else pathlib.Path(out_dir)
     if out is not None:
@@ -93,7 +95,10 @@ def train(
             out / CHECKPOINT, (model, opt_state, data_key), config
         )
         history = _read_history(out / METRICS, start_epoch)
-    step = make_train_step(optimiser, **config.solve_options())
+    mesh = None
+    if len(jax.devices()) > 1 and config.batch_size % len(jax.devices()) == 0:
+        mesh = data_parallel_mesh()  # split every batch over all devices
+    step = make_train_step(optimiser, mesh=mesh, **config.solve_options())
     eval_options = config.solve_options(backward=False)
     images = jnp.asarray(data.train_images)
     labels = jnp.asarray(data.train_labels)
@@ -109,7 +114,10 @@ def train(
         totals, start = None, time.perf_counter()
         bar = tqdm(batches, desc=f"epoch {epoch + 1}", unit="batch", leave=False, disable=not progress)
         for i, index in enumerate(bar):
-            model, opt_state, metrics = step(model, opt_state, images[index], labels[index])
+            batch = (images[index], labels[index])
+            if mesh is not None:
+                batch = shard_batch(batch, mesh)
+            model, opt_state, metrics = step(model, opt_state, *batch)
             totals = metrics if totals is None else jax.tree.map(jnp.add, totals, metrics)
             if progress and (i % 25 == 0 or i == len(batches) - 1):
                 bar.set_postfix(_means(totals, i + 1, short=True))

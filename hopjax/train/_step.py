@@ -10,6 +10,7 @@ import optax
 from jaxtyping import Array, Float, Int
 
 import hopjax as hj
+from hopjax.parallel import data_parallel
 
 
 def loss_and_accuracy(
@@ -30,19 +31,20 @@ def loss_and_accuracy(
     return loss, (accuracy, eq)
 
 
-def make_train_step(optimiser: optax.GradientTransformation, **solve_options):
+def make_train_step(optimiser: optax.GradientTransformation, *, mesh=None, **solve_options):
     """One compiled training step `step(model, opt_state, x, labels) -> (model,
     opt_state, metrics)`; `solve_options` go to [`hopjax.solve`][] (update, solver,
-    rtol, max_steps, backward, ...). Metrics: loss, accuracy, mean steps (hopjax's early-stop
-    count), mean papers' iterations, converged fraction."""
+    rtol, max_steps, backward, ...). Metrics: loss, accuracy, mean steps (hopjax's
+    early-stop count), mean papers' iterations, converged fraction.
 
-    @eqx.filter_jit(donate="all-except-first")
-    def step(model, opt_state, x, labels):
+    With a `mesh` ([`hopjax.parallel.data_parallel_mesh`][]) the batch is split over its
+    devices: each computes the gradient of its share and the gradients and metrics are
+    averaged (`pmean`), which equals the single-device step when the batch divides evenly.
+    """
+
+    def gradients_and_metrics(model, x, labels):
         grad_fn = eqx.filter_value_and_grad(loss_and_accuracy, has_aux=True)
         (loss, (accuracy, eq)), grads = grad_fn(model, x, labels, solve_options)
-        params = eqx.filter(model, eqx.is_inexact_array)
-        updates, opt_state = optimiser.update(grads, opt_state, params)
-        model = eqx.apply_updates(model, updates)
         metrics = {
             "loss": loss,
             "accuracy": accuracy,
@@ -50,6 +52,17 @@ def make_train_step(optimiser: optax.GradientTransformation, **solve_options):
             "paper_iterations": jnp.mean(eq.paper_iterations),
             "converged": jnp.mean(eq.converged),
         }
+        return grads, metrics
+
+    if mesh is not None:
+        gradients_and_metrics = data_parallel(gradients_and_metrics, mesh, average=True)
+
+    @eqx.filter_jit(donate="all-except-first")
+    def step(model, opt_state, x, labels):
+        grads, metrics = gradients_and_metrics(model, x, labels)
+        params = eqx.filter(model, eqx.is_inexact_array)
+        updates, opt_state = optimiser.update(grads, opt_state, params)
+        model = eqx.apply_updates(model, updates)
         return model, opt_state, metrics
 
     return step
