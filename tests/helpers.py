@@ -80,7 +80,8 @@ def mnist_like(n, seed=0, classes=10):
 
 
 def write_mnist_like(directory, n_train=256, n_test=128, seed=0):
-    """An IDX data directory (MNIST file names) of `mnist_like` images."""
+    """An IDX data directory (MNIST file names) of `mnist_like` images, created if needed."""
+    directory.mkdir(parents=True, exist_ok=True)
     for prefix, n, s in (("train", n_train, seed), ("t10k", n_test, seed + 1)):
         images, labels = mnist_like(n, s)
         write_idx(directory / f"{prefix}-images-idx3-ubyte.gz", images)

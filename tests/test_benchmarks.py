@@ -12,18 +12,25 @@ from .helpers import write_mnist_like
 ROOT = pathlib.Path(__file__).parents[1]
 
 
-def test_table2_script_writes_table_json_and_figures(tmp_path):
-    (tmp_path / "idx").mkdir()
-    data = write_mnist_like(tmp_path / "idx", 128, 64)
-    out = tmp_path / "t2"
+def run_benchmark(script, *args):
+    """Run `benchmarks/<script>` in a fresh interpreter; fail with its stderr."""
     result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "table2.py"), "--rows", "ham3",
-         "--variants", "sync-picard", "eo-anderson", "--seeds", "0", "1", "--epochs", "1",
-         "--data-dir", str(data), "--trace-samples", "16", "--out", str(out), "--no-progress"],
+        [sys.executable, str(ROOT / "benchmarks" / script), *map(str, args)],
         capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "| 3 | HAM-EO-DEQ |" in result.stdout
+    return result.stdout
+
+
+def test_table2_script_writes_table_json_and_figures(tmp_path):
+    data = write_mnist_like(tmp_path / "idx", 128, 64)
+    out = tmp_path / "t2"
+    stdout = run_benchmark(
+        "table2.py", "--rows", "ham3", "--variants", "sync-picard", "eo-anderson",
+        "--seeds", "0", "1", "--epochs", "1", "--data-dir", data, "--trace-samples", "16",
+        "--out", out, "--no-progress",
+    )
+    assert "| 3 | HAM-EO-DEQ |" in stdout
     record = json.loads(out.with_suffix(".json").read_text())
     assert [(r["row"], r["variant"]) for r in record["table"]] == [
         ("ham3", "sync-picard"), ("ham3", "eo-anderson")]
@@ -35,16 +42,12 @@ def test_table2_script_writes_table_json_and_figures(tmp_path):
 
 
 def test_speed_script_writes_rows_with_roofline(tmp_path):
-    (tmp_path / "idx").mkdir()
     data = write_mnist_like(tmp_path / "idx", 16, 32)
     out = tmp_path / "speed.json"
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "speed.py"), "--rows", "ham3 eo-anderson",
-         "--batches", "8", "--train-batches", "8", "--repeats", "1", "--data-dir", str(data),
-         "--out", str(out)],
-        capture_output=True, text=True, timeout=600,
+    run_benchmark(
+        "speed.py", "--rows", "ham3 eo-anderson", "--batches", "8", "--train-batches", "8",
+        "--repeats", "1", "--data-dir", data, "--out", out,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
     (row,) = json.loads(out.read_text())["rows"]
     assert row["row"] == "ham3 eo-anderson" and row["batch"] == 8 and row["fixed_count"] == 40
     assert row["train_step_ms"] > 0 and row["floor_per_iteration_ms"] > 0
