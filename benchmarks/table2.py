@@ -14,7 +14,6 @@ per-sample relative-residual trajectories, as the papers' Figs. 3-4).
 """
 
 import argparse
-import dataclasses
 import json
 import os
 import pathlib
@@ -211,10 +210,8 @@ def main():
             out.with_name(out.name + "-runs"))
 
     start = time.perf_counter()
-    full = load_dataset(args.dataset, data_dir=args.data_dir)
-    data = type(full)(full.train_images[: args.train_examples], full.train_labels[: args.train_examples],
-                      full.test_images[: args.test_examples], full.test_labels[: args.test_examples],
-                      full.description)
+    data = load_dataset(args.dataset, data_dir=args.data_dir).subset(
+        args.train_examples, args.test_examples)
     jobs = [(r, v, s) for r in args.rows for v in args.variants for s in args.seeds]
     runs, traces = [], {}
     for row, variant, seed in tqdm(jobs, desc="table 2", unit="run", disable=args.no_progress):

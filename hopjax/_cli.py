@@ -92,7 +92,6 @@ def _train(args, parser) -> int:
 def _evaluate(args, parser) -> int:
     import dataclasses
 
-    import equinox as eqx
     import jax
 
     from .train import evaluate, load_checkpoint, load_data, read_header
@@ -107,9 +106,7 @@ def _evaluate(args, parser) -> int:
         test_examples=args.test_examples or config.test_examples,
         train_examples=1,
     )
-    model_key, data_key = config.keys()
-    model = config.make_model(model_key)
-    opt_state = config.make_optimiser(1).init(eqx.filter(model, eqx.is_inexact_array))
+    model, _, opt_state, data_key = config.initial_state(steps_per_epoch=1)
     _, epoch, model, _, _ = load_checkpoint(path, (model, opt_state, data_key))
     data = load_data(config)
     report = evaluate(

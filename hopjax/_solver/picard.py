@@ -1,5 +1,4 @@
 from collections.abc import Callable
-from typing import Any
 
 import equinox as eqx
 import optimistix as optx

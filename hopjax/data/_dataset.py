@@ -27,6 +27,16 @@ class Dataset(NamedTuple):
     test_labels: np.ndarray
     description: str
 
+    def subset(self, train: int | None = None, test: int | None = None) -> "Dataset":
+        """The first `train` training and `test` test examples (all where `None`)."""
+        return Dataset(
+            self.train_images[:train],
+            self.train_labels[:train],
+            self.test_images[:test],
+            self.test_labels[:test],
+            self.description,
+        )
+
 
 def _canonical(name: str) -> str:
     key = name.lower().replace("_", "-").replace("/", "-")

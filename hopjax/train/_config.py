@@ -4,6 +4,7 @@ import dataclasses
 import json
 from typing import Any
 
+import equinox as eqx
 import jax
 import optax
 
@@ -149,6 +150,15 @@ class TrainConfig:
     def keys(self):
         """`(model_key, data_key)` from `seed`."""
         return tuple(jax.random.split(jax.random.key(self.seed)))
+
+    def initial_state(self, steps_per_epoch: int):
+        """`(model, optimiser, opt_state, data_key)` at the start of the run (also the
+        structure a checkpoint of this run is read into)."""
+        model_key, data_key = self.keys()
+        model = self.make_model(model_key)
+        optimiser = self.make_optimiser(steps_per_epoch)
+        opt_state = optimiser.init(eqx.filter(model, eqx.is_inexact_array))
+        return model, optimiser, opt_state, data_key
 
     # -- serialisation -----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

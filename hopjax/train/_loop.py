@@ -7,10 +7,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 from tqdm.auto import tqdm
 
 from ..data import batch_indices, Dataset, load_dataset
@@ -28,14 +26,7 @@ METRICS = "metrics.jsonl"
 def load_data(config: TrainConfig) -> Dataset:
     """The run's data set, cut to `train_examples` / `test_examples` if set."""
     data = load_dataset(config.dataset, data_dir=config.data_dir)
-    train, test = config.train_examples, config.test_examples
-    return Dataset(
-        data.train_images[:train],
-        data.train_labels[:train],
-        data.test_images[:test],
-        data.test_labels[:test],
-        data.description,
-    )
+    return data.subset(config.train_examples, config.test_examples)
 
 
 def _read_history(path: pathlib.Path, epochs: int) -> list[dict[str, Any]]:
@@ -84,11 +75,8 @@ def train(
         raise ValueError(
             f"{num_train} training examples do not fill one batch of {config.batch_size}."
         )
-    model_key, data_key = config.keys()
-    model = config.make_model(model_key)
     schedule = config.make_schedule(steps_per_epoch)
-    optimiser = config.make_optimiser(steps_per_epoch)
-    opt_state = optimiser.init(eqx.filter(model, eqx.is_inexact_array))
+    model, optimiser, opt_state, data_key = config.initial_state(steps_per_epoch)
     start_epoch, history = 0, []
     if resume:
         _, start_epoch, model, opt_state, data_key = load_checkpoint(
