@@ -123,8 +123,10 @@ def main():
                                    repeats=args.repeats)
                 per_iteration = (fixed - half) / (cap - cap // 2)  # without per-solve costs
                 eq = solve(model, x, options)
-                with jax.default_matmul_precision("float32"):
-                    reference = solve(model, x, options)
+                reference = eq
+                if args.precision != "float32":
+                    with jax.default_matmul_precision("float32"):
+                        reference = solve(model, x, options)
                 row = {
                     "row": name, "batch": batch, "forward_early_stop_ms": 1e3 * early,
                     "forward_fixed_count_ms": 1e3 * fixed, "fixed_count": cap,

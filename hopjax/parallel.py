@@ -1,8 +1,8 @@
-"""Data parallelism over every visible device with `jax.sharding` (GSPMD): the batch axis
-is split across a one-axis device mesh and the model is replicated; `jax.jit` then runs
-each device's share of every solve and training step and inserts the collectives (the
-per-sample convergence test becomes one all-reduce per iteration; gradients one
-all-reduce per step). Results equal a single-device run up to float reassociation.
+"""Data parallelism over every visible device: a one-axis device mesh, the batch split
+along it, the model replicated, and `shard_map` running the work on each device's share.
+Each device runs its own per-sample solve loop (it stops when *its* samples converge;
+no communication inside the loop); a mean loss's gradients and metrics are averaged
+with one `pmean` per step. Results equal a single-device run up to float reassociation.
 
 Several hosts: call `jax.distributed.initialize()` first on every host; `jax.devices()`
 then lists every host's devices and the same code runs unchanged.
@@ -34,14 +34,6 @@ def shard_batch(tree: PyTree, mesh: Mesh) -> PyTree:
         return jax.device_put(x, NamedSharding(mesh, PartitionSpec("batch")))
 
     return jax.tree.map(place, tree)
-
-
-def replicate(tree: PyTree, mesh: Mesh) -> PyTree:
-    """Place every array of `tree` on every device of `mesh` (model, optimiser state)."""
-    sharding = NamedSharding(mesh, PartitionSpec())
-    return jax.tree.map(
-        lambda x: jax.device_put(x, sharding) if isinstance(x, jax.Array) else x, tree
-    )
 
 
 def _shard_map(fn, mesh, in_specs, out_specs):
