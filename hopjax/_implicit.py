@@ -20,36 +20,54 @@ from ._adjoint import AbstractBackward, UnrolledBackprop
 from ._solver._monitor import ConvergenceMonitor
 
 
-def _run(fn, solver, y0, params, max_steps, options, adjoint):
-    solution = optx.fixed_point(
-        fn,
-        solver,
-        y0,
-        params,
-        options,
-        max_steps=max_steps,
-        adjoint=adjoint,
-        throw=False,
-    )
-    return solution.value, solution.state.monitor
+def _run(fn, solver, y0, params, max_steps, options, adjoint, batch_axes):
+    def run_one(y0, params):
+        solution = optx.fixed_point(
+            fn,
+            solver,
+            y0,
+            params,
+            options,
+            max_steps=max_steps,
+            adjoint=adjoint,
+            throw=False,
+        )
+        return solution.value, solution.state.monitor
+
+    if batch_axes is None:
+        return run_one(y0, params)
+    return eqx.filter_vmap(run_one, in_axes=batch_axes)(y0, params)
 
 
 @eqx.filter_custom_vjp
-def _implicit(params, fn, solver, y0, max_steps, backward, options):
+def _implicit(params, fn, solver, y0, max_steps, backward, options, batch_axes):
     del backward
-    return _run(fn, solver, y0, params, max_steps, options, optx.ImplicitAdjoint())
+    adjoint = optx.ImplicitAdjoint()
+    return _run(fn, solver, y0, params, max_steps, options, adjoint, batch_axes)
 
 
 @_implicit.def_fwd
-def _implicit_fwd(perturbed, params, fn, solver, y0, max_steps, backward, options):
+def _implicit_fwd(
+    perturbed, params, fn, solver, y0, max_steps, backward, options, batch_axes
+):
     del perturbed
-    out = _implicit(params, fn, solver, y0, max_steps, backward, options)
+    out = _implicit(params, fn, solver, y0, max_steps, backward, options, batch_axes)
     return out, out[0]
 
 
 @_implicit.def_bwd
 def _implicit_bwd(
-    y_star, grad_obj, perturbed, params, fn, solver, y0, max_steps, backward, options
+    y_star,
+    grad_obj,
+    perturbed,
+    params,
+    fn,
+    solver,
+    y0,
+    max_steps,
+    backward,
+    options,
+    batch_axes,
 ):
     del perturbed, y0, max_steps, options
     grad_y, _ = grad_obj
@@ -59,9 +77,24 @@ def _implicit_bwd(
         grad_y,
         is_leaf=lambda v: v is None,
     )
-    _, vjp_states = eqx.filter_vjp(lambda y: fn(y, params), y_star)
-    w = backward.adjoint_vector(lambda v: vjp_states(v)[0], cotangent, solver)
-    _, vjp_params = eqx.filter_vjp(lambda p: fn(y_star, p), params)
+
+    def adjoint_one(y_star, cotangent, params):
+        _, vjp_states = eqx.filter_vjp(lambda y: fn(y, params), y_star)
+        return backward.adjoint_vector(lambda v: vjp_states(v)[0], cotangent, solver)
+
+    if batch_axes is None:
+        w = adjoint_one(y_star, cotangent, params)
+        batched_fn = fn
+    else:
+        # Each sample's adjoint is solved on its own (its own convergence), but the
+        # parameter VJP goes through the batched map, so the cotangent of a shared
+        # parameter is one batched product, never a per-sample copy summed afterwards.
+        _, params_axis = batch_axes
+        w = eqx.filter_vmap(adjoint_one, in_axes=(0, 0, params_axis))(
+            y_star, cotangent, params
+        )
+        batched_fn = eqx.filter_vmap(fn, in_axes=(0, params_axis))
+    _, vjp_params = eqx.filter_vjp(lambda p: batched_fn(y_star, p), params)
     (grad_params,) = vjp_params(w)
     return grad_params
 
@@ -75,6 +108,7 @@ def implicit_fixed_point(
     max_steps: int,
     backward: AbstractBackward,
     options: dict[str, Any] | None = None,
+    batch_axes: tuple[Any, Any] | None = None,
 ) -> tuple[PyTree, ConvergenceMonitor]:
     r"""Solve $y^* = \text{fn}(y^*, \text{params})$ from `y0`; differentiable in `params`.
 
@@ -89,11 +123,22 @@ def implicit_fixed_point(
     - `backward`: the backward mode; [`hopjax.UnrolledBackprop`][] differentiates
         through the iterations instead of using the implicit function theorem.
     - `options`: passed to the solver (`trace_length`, `early_stop`).
+    - `batch_axes`: `None` for one problem, or a batch of independent problems given
+        as `jax.vmap`'s `in_axes` for `(y0, params)`, e.g. `(None, (None, 0))` for a
+        shared `y0`, shared weights and per-sample inputs. Each problem is solved, and
+        its adjoint found, on its own (per-sample convergence), but the parameter VJP
+        $\sum_b (\partial f/\partial\theta)^T w_b$ runs through the batched map, so
+        a shared parameter's cotangent is one batched matrix product rather than a
+        per-sample copy of the parameter summed afterwards (what `jax.vmap` of the
+        single-problem version computes).
 
-    **Returns:** `(y_star, monitor)`: the solution and the solver's convergence record.
+    **Returns:** `(y_star, monitor)`: the solution and the solver's convergence record,
+    batch-leading when `batch_axes` is given.
     """
     options = {} if options is None else options
     if isinstance(backward, UnrolledBackprop):
         adjoint = optx.RecursiveCheckpointAdjoint()
-        return _run(fn, solver, y0, params, max_steps, options, adjoint)
-    return _implicit(params, fn, solver, y0, max_steps, backward, options)
+        return _run(fn, solver, y0, params, max_steps, options, adjoint, batch_axes)
+    return _implicit(
+        params, fn, solver, y0, max_steps, backward, options, batch_axes
+    )

@@ -183,24 +183,27 @@ def solve(
     options = {"trace_length": max_steps if trace else 0, "early_stop": early_stop}
     y0 = initial_states(model, update, dtype)
 
-    def solve_one(model, x):
-        drive = input_drive(model, x)
-        value, monitor = implicit_fixed_point(
-            fn,
-            solver,
-            y0,
-            (model, drive),
-            max_steps=max_steps,
-            backward=backward,
-            options=options,
-        )
-        states = reconstruct_states(model, drive, value)
-        return states, monitor
-
-    if x.ndim == 1:
-        states, monitor = solve_one(model, x)
+    batched = x.ndim == 2
+    if batched:
+        drive = eqx.filter_vmap(input_drive, in_axes=(None, 0))(model, x)
     else:
-        states, monitor = eqx.filter_vmap(solve_one, in_axes=(None, 0))(model, x)
+        drive = input_drive(model, x)
+    value, monitor = implicit_fixed_point(
+        fn,
+        solver,
+        y0,
+        (model, drive),
+        max_steps=max_steps,
+        backward=backward,
+        options=options,
+        batch_axes=(None, (None, 0)) if batched else None,
+    )
+    if batched:
+        states = eqx.filter_vmap(reconstruct_states, in_axes=(None, 0, 0))(
+            model, drive, value
+        )
+    else:
+        states = reconstruct_states(model, drive, value)
     finite = jnp.all(
         jnp.stack([jnp.all(jnp.isfinite(s), axis=-1) for s in states]), axis=0
     )
