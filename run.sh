@@ -14,20 +14,24 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     "$venv/bin/python" -m pip install --quiet -e ".[dev]"
     touch "$stamp"
 fi
+# Real data for the quick reproduction and the notebooks: Debian's full Fashion-MNIST.
+ensure_fashion_mnist() {
+    local data=/usr/share/datasets/fashion-mnist
+    if [ -d "$data" ] || [ -n "${HOPJAX_DATA_DIR:-}" ]; then return 0; fi
+    echo "Fashion-MNIST not found in $data: installing Debian's dataset-fashion-mnist" >&2
+    if [ "$(id -u)" = 0 ]; then apt-get install -y -q dataset-fashion-mnist >&2 \
+        || { apt-get update -q >&2 && apt-get install -y -q dataset-fashion-mnist >&2; }
+    else sudo apt-get install -y -q dataset-fashion-mnist >&2; fi
+}
 case "${1:-}" in
     test)
         shift
+        ensure_fashion_mnist || echo "no Fashion-MNIST: the notebook and real-data tests will skip" >&2
         exec "$venv/bin/python" -m pytest "$@"
         ;;
     benchmark)
         shift
-        data=/usr/share/datasets/fashion-mnist
-        if [ ! -d "$data" ] && [ -z "${HOPJAX_DATA_DIR:-}" ]; then
-            echo "Fashion-MNIST not found in $data: installing Debian's dataset-fashion-mnist" >&2
-            if [ "$(id -u)" = 0 ]; then apt-get install -y -q dataset-fashion-mnist >&2 \
-                || { apt-get update -q >&2 && apt-get install -y -q dataset-fashion-mnist >&2; }
-            else sudo apt-get install -y -q dataset-fashion-mnist >&2; fi
-        fi
+        ensure_fashion_mnist
         exec "$venv/bin/python" benchmarks/table2.py --quick "$@"
         ;;
     *)
