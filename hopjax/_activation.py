@@ -11,8 +11,11 @@ from jaxtyping import Array, Float
 class AbstractActivation(eqx.Module):
     r"""An elementwise activation $\rho$ with additive Lagrangian $\mathcal{L}$.
 
-    Subclasses provide $\rho(s)$, $\rho'(s)$ and $\mathcal{L}(s)$ with
-    $\mathcal{L}' = \rho$ (Krotov 2021; main paper Table 1).
+    Subclasses provide $\rho(s)$ (`__call__`), $\rho'(s)$ (`derivative`) and
+    $\mathcal{L}(s)$ (`lagrangian`) with $\mathcal{L}' = \rho$ (Krotov 2021; main paper
+    Table 1). The HAM energy uses $\mathcal{L}$ through $s^T\rho(s) - \mathcal{L}(s)$
+    (its Legendre transform), the CHN map uses $\rho'$. All three act elementwise on
+    arrays of any shape.
     """
 
     @abc.abstractmethod
@@ -30,10 +33,15 @@ class AbstractActivation(eqx.Module):
 
 class ShiftedSigmoid(AbstractActivation):
     r"""The papers' activation $\rho(s) = \sigma(g\,(s - c))$, by default $g = 4$,
-    $c = \tfrac12$, so that $\rho(\tfrac12) = \tfrac12$ and $\max \rho' = 1$.
+    $c = \tfrac12$, so that $\rho(\tfrac12) = \tfrac12$ and $\max \rho' = g/4 = 1$.
 
     - $\rho'(s) = g\,\rho(s)\,(1 - \rho(s))$
     - $\mathcal{L}(s) = \operatorname{softplus}(g\,(s - c)) / g$
+
+    **Arguments:**
+
+    - `gain`: the slope $g > 0$ (default 4).
+    - `centre`: the midpoint $c$ (default 0.5).
     """
 
     gain: float = 4.0
@@ -55,7 +63,8 @@ class ShiftedSigmoid(AbstractActivation):
 
 
 class Identity(AbstractActivation):
-    r"""$\rho(s) = s$, $\mathcal{L}(s) = s^2/2$: a linear network (for tests and theory)."""
+    r"""$\rho(s) = s$, $\rho'(s) = 1$, $\mathcal{L}(s) = s^2/2$: a linear network (for
+    tests and theory). No arguments."""
 
     def __call__(self, s):
         return s

@@ -23,7 +23,16 @@ from ._solver._monitor import check_tolerances
 
 
 class AbstractBackward(eqx.Module):
-    """How the adjoint fixed point $w = J^T w + g$ is solved."""
+    r"""How the adjoint fixed point $w = J^T w + g$ is solved: the base of hopjax's
+    backward modes.
+
+    At an equilibrium $s^* = f(s^*, \theta)$ with cotangent $g = \partial\ell/\partial
+    s^*$, the implicit function theorem gives
+    $\partial\ell/\partial\theta = (\partial f/\partial\theta)^T w$ with
+    $w = (I - J^T)^{-1} g$, i.e. the fixed point of $w \mapsto J^T w + g$,
+    $J = \partial f/\partial s$ at $s^*$. A subclass implements `adjoint_vector`; it
+    only ever sees vector-Jacobian products $v \mapsto J^T v$, never $J$ itself.
+    """
 
     @abc.abstractmethod
     def adjoint_vector(
@@ -32,7 +41,18 @@ class AbstractBackward(eqx.Module):
         cotangent: PyTree,
         forward_solver: optx.AbstractFixedPointSolver,
     ) -> PyTree:
-        """Return $w$ with $w \\approx J^T w + g$, given $v \\mapsto J^T v$ and $g$."""
+        r"""Return $w$ with $w \approx J^T w + g$.
+
+        **Arguments:**
+
+        - `transpose_jacobian`: the function $v \mapsto J^T v$ (a vector-Jacobian
+            product of the map at the equilibrium), on pytrees shaped like the state.
+        - `cotangent`: $g = \partial\ell/\partial s^*$, shaped like the state.
+        - `forward_solver`: the solver of the forward pass (with its `rtol`), which a
+            mode may reuse.
+
+        **Returns:** $w$, shaped like the state.
+        """
 
 
 def _add(a, b):
@@ -40,11 +60,23 @@ def _add(a, b):
 
 
 class FixedPointAdjoint(AbstractBackward):
-    r"""Solve $w = J^T w + g$ to a tolerance with a fixed-point solver (default).
+    r"""Solve $w = J^T w + g$ to a tolerance with a fixed-point solver (the default of
+    [`hopjax.solve`][]).
 
     This gives the exact implicit gradient (up to `rtol`). With `solver=None` the
     forward solver is reused with `rtol` and `max_steps` set here, so a damped forward
     solve (needed when the map is not contractive, e.g. a CHN) has a damped adjoint.
+    The iteration converges when the spectral radius of $J$ is below 1 (for Picard);
+    otherwise use [`hopjax.GMRESAdjoint`][].
+
+    **Arguments:**
+
+    - `solver`: the fixed-point solver of the adjoint, e.g. [`hopjax.Anderson`][]`()`;
+        `None` (default) reuses the forward solver with `rtol` set here.
+    - `rtol`: the adjoint's relative tolerance, on the papers' 2-norm test, when
+        `solver=None` (default 1e-6); a given `solver` keeps its own.
+    - `max_steps`: the most adjoint steps (default 500). A solve that has not converged
+        by then returns its last iterate (no error).
     """
 
     solver: optx.AbstractFixedPointSolver | None = None
@@ -76,7 +108,12 @@ class RecurrentBackprop(AbstractBackward):
     Returns the truncated Neumann series $w_K = \sum_{k<K} (J^T)^k g$, found by
     $w \leftarrow J^T w + g$ from $w = 0$. This is the papers' "backprop" method
     (they unroll $K$ steps from $s^*$ with autograd; at an exact equilibrium the two
-    agree term by term). Exact only as $K \to \infty$.
+    agree term by term). Exact only as $K \to \infty$; the error is
+    $\sum_{k \ge K} (J^T)^k g$, small when $J$ contracts fast.
+
+    **Arguments:**
+
+    - `steps`: $K \ge 1$, the number of terms (default 8; $K = 1$ gives $w = g$).
     """
 
     steps: int = 8
@@ -96,7 +133,17 @@ class RecurrentBackprop(AbstractBackward):
 class GMRESAdjoint(AbstractBackward):
     r"""Solve the linear system $(I - J^T)\,w = g$ matrix-free with GMRES (lineax).
 
-    Only $v \mapsto J^T v$ products are used; no Jacobian is ever formed.
+    Only $v \mapsto J^T v$ products are used; no Jacobian is ever formed. Unlike the
+    fixed-point iteration, GMRES does not need $J$ to be a contraction, only $I - J^T$
+    to be invertible.
+
+    **Arguments:**
+
+    - `rtol`, `atol`: GMRES's tolerances on the residual of the linear system (defaults
+        1e-6, 1e-10).
+    - `restart`: the Krylov subspace size before a restart (default 20).
+    - `max_steps`: the most GMRES iterations (default 256). A solve that has not
+        converged returns its last iterate (no error).
     """
 
     rtol: float = 1e-6
@@ -130,7 +177,8 @@ class UnrolledBackprop(AbstractBackward):
     """Backpropagate through every forward iteration (a baseline for comparison).
 
     Memory grows with the number of iterations and the gradient is that of the
-    truncated iteration, not of the equilibrium. Requires a finite `max_steps`.
+    truncated iteration, not of the equilibrium. Requires a finite `max_steps`. Uses
+    `optimistix.RecursiveCheckpointAdjoint` underneath. No arguments.
     """
 
     def adjoint_vector(self, transpose_jacobian, cotangent, forward_solver):

@@ -26,7 +26,16 @@ def energy(
     $\tfrac12\rho^T W\rho$ cancels against the two blocks $W_{ij}$, $W_{ij}^T$) and
     includes the input connections with $\rho(s_0) = \rho(x)$. The fixed-point maps are
     its stationarity conditions: $\partial E/\partial s_j = \rho'(s_j)(s_j - C_j)$ (HAM)
-    and $s_j - \rho'(s_j) C_j$ (CHN).
+    and $s_j - \rho'(s_j) C_j$ (CHN). Even-odd updates of a HAM never increase it.
+
+    **Arguments:**
+
+    - `model`: a [`hopjax.HAM`][] or [`hopjax.CHN`][].
+    - `x`: one input sample, shape `(d_0,)` (use `jax.vmap` for a batch).
+    - `states`: `(s_1, ..., s_L)`, one array per state layer (all of them: fill in an
+        even-odd solve's missing parity with [`hopjax.reconstruct_states`][]).
+
+    **Returns:** the scalar energy $E$.
     """
     states = tuple(states)
     if len(states) != model.num_state_layers:

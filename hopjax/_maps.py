@@ -1,8 +1,8 @@
 r"""Fixed-point maps of layered Hopfield networks (pure functions, one sample).
 
 Every map has the signature ``map(model, drive, states) -> states`` where ``drive`` is
-:func:`input_drive` (computed once per solve) and ``states = (s_1, ..., s_L)``. Batches
-go through `jax.vmap`.
+[`hopjax.input_drive`][] (computed once per solve) and ``states = (s_1, ..., s_L)``.
+Batches go through `jax.vmap`.
 """
 
 from collections.abc import Sequence
@@ -20,6 +20,14 @@ def input_drive(model: AbstractHopfieldNetwork, x: Float[Array, " d0"]) -> Drive
 
     The input enters as $\rho(x)\,U$, exactly as in the papers' code. Computed once per
     solve, not once per iteration.
+
+    **Arguments:**
+
+    - `model`: a [`hopjax.HAM`][] or [`hopjax.CHN`][].
+    - `x`: one input sample, shape `(d_0,)`.
+
+    **Returns:** the drive `(drive_1, ..., drive_L)`, one array of shape `(d_j,)` per
+    state layer: the bias, plus $\rho(x) U_{0j}$ for the layers connected to the input.
     """
     rho_x = model.activation(x)
     drive = list(model.biases)
@@ -38,7 +46,15 @@ def layer_fields(
     r"""The fields $C_j = \text{drive}_j + \sum_{(i,j)} \rho(s_i) W_{ij} +
     \sum_{(j,k)} W_{jk}\rho(s_k)$ of the state layers ``layers`` (1-based).
 
-    ``activations[j - 1]`` is $\rho(s_j)$; it is only read for neighbours of ``layers``.
+    **Arguments:**
+
+    - `model`: a [`hopjax.HAM`][] or [`hopjax.CHN`][].
+    - `drive`: [`hopjax.input_drive`][]`(model, x)`.
+    - `activations`: `activations[j - 1]` is $\rho(s_j)$; it is only read for
+        neighbours of `layers` (others may be `None`).
+    - `layers`: the state layers (1-based) whose fields are wanted.
+
+    **Returns:** a dict `{j: C_j}` over `layers`.
     """
     wanted = set(layers)
     fields = {j: drive[j - 1] for j in layers}
@@ -61,7 +77,16 @@ def synchronous_map(
 
     HAM: $s \leftarrow W\rho(s) + b + U\rho(x)$.
     CHN: $s \leftarrow \rho'(s) \odot (W\rho(s) + b + U\rho(x))$.
-    Every layer is updated at once from the previous states.
+    Every layer is updated at once from the previous states (the model's
+    `layer_update` applied to every field $C_j$).
+
+    **Arguments:**
+
+    - `model`: a [`hopjax.HAM`][] or [`hopjax.CHN`][].
+    - `drive`: [`hopjax.input_drive`][]`(model, x)`.
+    - `states`: `(s_1, ..., s_L)`, every state layer of one sample.
+
+    **Returns:** the new `(s_1, ..., s_L)`.
     """
     layers = range(1, len(states) + 1)
     fields = layer_fields(model, drive, _activations(model, states), layers)
@@ -69,12 +94,28 @@ def synchronous_map(
 
 
 def modelled_layers(num_state_layers: int) -> tuple[int, ...]:
-    """The layers of the output's parity: the state of an even-odd solve (Eq. 9/10)."""
+    r"""The layers of the output's parity: the state of an even-odd solve (Eq. 9/10).
+
+    **Arguments:**
+
+    - `num_state_layers`: $L$.
+
+    **Returns:** the 1-based indices $L, L - 2, \dots$ in increasing order, e.g.
+    `(2,)` for $L = 2$ and `(1, 3)` for $L = 3$.
+    """
     return tuple(range(num_state_layers, 0, -2))[::-1]
 
 
 def auxiliary_layers(num_state_layers: int) -> tuple[int, ...]:
-    """The layers of the other parity, reconstructed from the modelled ones."""
+    r"""The layers of the other parity, reconstructed from the modelled ones.
+
+    **Arguments:**
+
+    - `num_state_layers`: $L$.
+
+    **Returns:** the 1-based indices $L - 1, L - 3, \dots$ in increasing order, e.g.
+    `(1,)` for $L = 2$ and `(2,)` for $L = 3$.
+    """
     return tuple(range(num_state_layers - 1, 0, -2))[::-1]
 
 
@@ -88,7 +129,18 @@ def local_equilibria(
 
     The layers in ``layers`` share no connection (they have one parity), so this is a
     parallel *and* asynchronous update: for a HAM it exactly minimises the energy over
-    those layers, $s_j \leftarrow C_j$; for a CHN it runs the model's inner iterations.
+    those layers, $s_j \leftarrow C_j$; for a CHN it runs the model's inner iterations
+    (`local_equilibrium`).
+
+    **Arguments:**
+
+    - `model`: a [`hopjax.HAM`][] or [`hopjax.CHN`][].
+    - `drive`: [`hopjax.input_drive`][]`(model, x)`.
+    - `states`: `(s_1, ..., s_L)`; the neighbours of `layers` must be arrays, the
+        layers themselves may be `None` for a HAM.
+    - `layers`: state layers (1-based) of one parity.
+
+    **Returns:** `states` with every layer in `layers` replaced.
     """
     fields = layer_fields(model, drive, _activations(model, states), layers)
     new = list(states)
@@ -110,6 +162,15 @@ def even_odd_map(model: AbstractHopfieldNetwork, drive: Drive, states: States) -
     Layers that are ``None`` in ``states`` are not part of the fixed-point state (a HAM
     needs only the modelled parity); they stay ``None`` in the output. A CHN carries both
     parities, because its local equilibria are warm-started.
+
+    **Arguments:**
+
+    - `model`: a [`hopjax.HAM`][] or [`hopjax.CHN`][].
+    - `drive`: [`hopjax.input_drive`][]`(model, x)`.
+    - `states`: `(s_1, ..., s_L)` as from [`hopjax.initial_states`][]`(model,
+        "even_odd", dtype)`: the auxiliary parity `None` for a HAM.
+
+    **Returns:** the new states, with the same `None` pattern.
     """
     num_layers = len(states)
     full = local_equilibria(model, drive, states, auxiliary_layers(num_layers))
@@ -121,7 +182,17 @@ def reconstruct_states(
     model: AbstractHopfieldNetwork, drive: Drive, states: States
 ) -> tuple[Float[Array, " _"], ...]:
     """Fill in the layers that an even-odd solve did not model (``None``) from the
-    modelled ones: one half-step of :func:`even_odd_map`, after convergence."""
+    modelled ones: one half-step of [`hopjax.even_odd_map`][], after convergence.
+
+    **Arguments:**
+
+    - `model`: a [`hopjax.HAM`][] or [`hopjax.CHN`][].
+    - `drive`: [`hopjax.input_drive`][]`(model, x)`.
+    - `states`: `(s_1, ..., s_L)`, some layers `None`.
+
+    **Returns:** every layer's state, the missing ones at their local equilibrium
+    given the others (`states` unchanged if none is missing).
+    """
     missing = tuple(j for j, s in enumerate(states, start=1) if s is None)
     return local_equilibria(model, drive, states, missing) if missing else states
 
@@ -130,7 +201,17 @@ def initial_states(
     model: AbstractHopfieldNetwork, update: str, dtype
 ) -> States:
     """Zero states, as the papers: all layers for synchronous updates, the modelled
-    parity only for an even-odd HAM, all layers for an even-odd CHN."""
+    parity only for an even-odd HAM, all layers for an even-odd CHN.
+
+    **Arguments:**
+
+    - `model`: a [`hopjax.HAM`][] or [`hopjax.CHN`][].
+    - `update`: `"synchronous"` or `"even_odd"`.
+    - `dtype`: the states' floating dtype.
+
+    **Returns:** `(s_1, ..., s_L)`, zeros of shape `(d_j,)` or `None` for a layer that
+    is not part of the fixed-point state.
+    """
     sizes = model.layer_sizes[1:]
     keep = set(range(1, len(sizes) + 1))
     if update == "even_odd" and not model.warm_starts_local_equilibria:
@@ -158,7 +239,16 @@ def damped_map(fixed_point_map, step_size: float):
     on $\dot s = f(s) - s$ (main paper Eq. 2/4). Its fixed points are those of $f$.
 
     The papers damp the synchronous CHN with $h = 0.5$ (their ``damping_factor`` is
-    $1 - h$). Returns a map with the same signature as ``fixed_point_map``.
+    $1 - h$). [`hopjax.solve`][]`(..., damping=beta)` uses `damped_map(map, 1 - beta)`.
+
+    **Arguments:**
+
+    - `fixed_point_map`: a map `(model, drive, states) -> states`, e.g.
+        [`hopjax.synchronous_map`][].
+    - `step_size`: $h \in (0, 1]$; $h = 1$ gives back `fixed_point_map`'s iteration.
+
+    **Returns:** a map with the same signature as `fixed_point_map` (an
+    `equinox.Module`, so it can be passed through `jax.jit`).
     """
     if not 0 < step_size <= 1:
         raise ValueError(f"step_size must lie in (0, 1], got {step_size}.")

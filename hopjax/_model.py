@@ -73,11 +73,30 @@ def _check_skips(skips, num_layers: int) -> tuple[tuple[int, int], ...]:
 
 
 class AbstractHopfieldNetwork(eqx.Module):
-    r"""A layered Hopfield network with symmetric couplings.
+    r"""A layered Hopfield network with symmetric couplings: the base of
+    [`hopjax.HAM`][] and [`hopjax.CHN`][].
 
-    The *field* of state layer $j$ is
-    $C_j = b_j + \sum_{(i,j)} \rho(s_i) W_{ij} + \sum_{(j,k)} W_{jk} \rho(s_k)$ with
-    $s_0 = x$ clamped. Subclasses say how a layer responds to its field.
+    Layers $0, \dots, L$: layer 0 is the clamped input $s_0 = x$, layers $1, \dots, L$
+    are state layers, layer $L$ is the output. Each connection $(i, j)$, $i < j$, has one
+    matrix $W_{ij}$ of shape $(d_i, d_j)$ used in both directions (row-vector
+    convention). The *field* of state layer $j$ is
+    $C_j = b_j + \sum_{(i,j)} \rho(s_i) W_{ij} + \sum_{(j,k)} W_{jk} \rho(s_k)$
+    (see [`hopjax.layer_fields`][]). Subclasses say how a layer responds to its field
+    (`layer_update`, `local_equilibrium`) and what a layer's own energy is
+    (`self_energy`).
+
+    Fields (pytree leaves, so `jax.grad` and optimisers see them):
+
+    - `weights`: `(W_{01}, W_{12}, ..., W_{L-1,L})`, the chain of consecutive layers;
+        `weights[0]` is the input matrix $U$ of shape `(d_0, d_1)`.
+    - `biases`: `(b_1, ..., b_L)`, one per state layer.
+    - `skip_weights`: one matrix per entry of `skips`.
+    - `skips`: the extra connections `(i, j)` (static).
+    - `activation`: the [`hopjax.AbstractActivation`][] $\rho$.
+
+    Initialisation (both models): Xavier-uniform weights,
+    $W \sim U(\pm\sqrt{6 / (d_i + d_j)})$, and biases $b \sim N(0, 0.01^2)$, as the
+    papers' code.
     """
 
     weights: tuple[Float[Array, "_ _"], ...]
@@ -86,9 +105,9 @@ class AbstractHopfieldNetwork(eqx.Module):
     skips: tuple[tuple[int, int], ...] = eqx.field(static=True)
     activation: AbstractActivation
 
-    #: Whether a layer's local equilibrium depends on its own previous state (a warm
-    #: start). If so, an even-odd solve carries both parities in its state.
     warm_starts_local_equilibria: ClassVar[bool]
+    """Whether a layer's local equilibrium depends on its own previous state (a warm
+    start). If so, an even-odd solve carries both parities in its state."""
 
     def _initialise(self, layer_sizes, key, activation, skips, dtype):
         sizes = _check_layer_sizes(layer_sizes)
@@ -139,24 +158,53 @@ class AbstractHopfieldNetwork(eqx.Module):
     def layer_update(
         self, s: Float[Array, " d"], field: Float[Array, " d"]
     ) -> Float[Array, " d"]:
-        """One synchronous update of a layer from its field (Eq. 5 / Eq. 6)."""
+        """One synchronous update of a layer from its field (main paper Eq. 6 / Eq. 5).
+
+        **Arguments:**
+
+        - `s`: the layer's current state, shape `(d,)`.
+        - `field`: its field $C_j$ from the previous states, shape `(d,)`.
+
+        **Returns:** the layer's new state, shape `(d,)`.
+        """
 
     @abc.abstractmethod
     def local_equilibrium(
         self, s: Float[Array, " d"] | None, field: Float[Array, " d"]
     ) -> Float[Array, " d"]:
-        """The layer's equilibrium given its (fixed) neighbours: one half of even-odd."""
+        """The layer's equilibrium given its (fixed) neighbours: one half of even-odd.
+
+        **Arguments:**
+
+        - `s`: the layer's current state (a warm start), or `None` where the model does
+            not use one (a HAM).
+        - `field`: its field $C_j$ from the neighbours' states, shape `(d,)`.
+
+        **Returns:** the state $s_j$ that solves the layer's equilibrium condition.
+        """
 
     @abc.abstractmethod
     def self_energy(self, s: Float[Array, " d"]) -> Float[Array, ""]:
-        """The part of the energy that involves one layer alone."""
+        """The part of the energy that involves one layer alone (no bias, no coupling):
+        see [`hopjax.energy`][].
+
+        **Arguments:**
+
+        - `s`: the layer's state, shape `(d,)`.
+
+        **Returns:** a scalar.
+        """
 
 
 class HAM(AbstractHopfieldNetwork):
     r"""A Hierarchical Associative Memory (Krotov 2021), main paper Eq. (3)/(6).
 
-    Each layer's equilibrium given its neighbours is its field: $s_j = C_j$. The
-    synchronous map is $s \leftarrow W\rho(s) + b + U\rho(x)$.
+    Energy (Eq. 3, one sample, input clamped):
+    $E = \sum_{j \ge 1}\big(s_j^T\rho(s_j) - \mathcal{L}(s_j) - b_j^T\rho(s_j)\big)
+    - \sum_{(i,j)} \rho(s_i)^T W_{ij}\,\rho(s_j)$. Its stationarity condition is the
+    DEQ (Eq. 6) $s = W\rho(s) + b + U\rho(x)$, i.e. every layer equals its field,
+    $s_j = C_j$; so each layer's equilibrium given its neighbours is reached in one
+    update, which makes even-odd splitting exact and cheap.
     """
 
     warm_starts_local_equilibria: ClassVar[bool] = False
@@ -170,29 +218,48 @@ class HAM(AbstractHopfieldNetwork):
         skips: Sequence[tuple[int, int]] = (),
         dtype=None,
     ):
+        r"""**Arguments:**
+
+        - `layer_sizes`: `(d_0, d_1, ..., d_L)`: the input width, then every state
+            layer's width, the output last (the papers: `(784, 1990, 10)` for "3
+            layers"). At least two entries.
+        - `key`: a JAX PRNG key for the initialisation.
+        - `activation`: $\rho$, default [`hopjax.ShiftedSigmoid`][]`()`.
+        - `skips`: extra connections `(i, j)` between layers whose indices differ by an
+            odd number greater than 1 (so the network stays bipartite and even-odd
+            splitting stays valid); layer 0 is the input.
+        - `dtype`: floating dtype of the parameters (default: JAX's default float).
+        """
         self._initialise(layer_sizes, key, activation, skips, dtype)
 
     def layer_update(self, s, field):
+        r"""$s_j \leftarrow C_j$ (the state is not used)."""
         del s
         return field
 
     def local_equilibrium(self, s, field):
+        r"""$s_j = C_j$, exactly, in one update (the state is not used)."""
         del s
         return field
 
     def self_energy(self, s):
+        r"""$s^T\rho(s) - \mathcal{L}(s)$, summed over the layer's units."""
         return jnp.sum(s * self.activation(s) - self.activation.lagrangian(s))
 
 
 class CHN(AbstractHopfieldNetwork):
     r"""A continuous Hopfield network (Bengio & Fischer 2015), main paper Eq. (1)/(5).
 
-    The synchronous map is $s \leftarrow \rho'(s) \odot (W\rho(s) + b + U\rho(x))$. A
-    layer's equilibrium given its neighbours solves $s = \rho'(s) \odot C$ implicitly; it
-    is approximated by `inner_steps` damped iterations
+    Energy (Eq. 1, one sample, input clamped):
+    $E = \sum_{j \ge 1}\big(\tfrac12\lVert s_j\rVert^2 - b_j^T\rho(s_j)\big)
+    - \sum_{(i,j)} \rho(s_i)^T W_{ij}\,\rho(s_j)$. The synchronous map (Eq. 5) is
+    $s \leftarrow \rho'(s) \odot (W\rho(s) + b + U\rho(x))$. A layer's equilibrium
+    given its neighbours solves $s = \rho'(s) \odot C$ implicitly; it is approximated by
+    `inner_steps` damped iterations
     $s \leftarrow \beta s + (1 - \beta)\,\rho'(s) \odot C$ with $\beta$ =
     `inner_damping`, warm-started from the layer's current state (the papers: 10 steps,
-    $\beta = 0.5$).
+    $\beta = 0.5$). An even-odd iteration therefore costs `2 * inner_steps` layer
+    updates.
     """
 
     inner_steps: int = eqx.field(static=True)
@@ -210,6 +277,14 @@ class CHN(AbstractHopfieldNetwork):
         inner_damping: float = 0.5,
         dtype=None,
     ):
+        r"""**Arguments:**
+
+        - `layer_sizes`, `key`, `activation`, `skips`, `dtype`: as for
+            [`hopjax.HAM`][].
+        - `inner_steps`: the number of inner iterations of a layer's local equilibrium
+            (default 10, the papers').
+        - `inner_damping`: their damping $\beta \in [0, 1)$ (default 0.5, the papers').
+        """
         if isinstance(inner_steps, bool) or not isinstance(inner_steps, int):
             raise TypeError(f"inner_steps must be an integer, got {inner_steps!r}.")
         if inner_steps < 1:
@@ -221,9 +296,13 @@ class CHN(AbstractHopfieldNetwork):
         self.inner_damping = float(inner_damping)
 
     def layer_update(self, s, field):
+        r"""$s_j \leftarrow \rho'(s_j) \odot C_j$."""
         return self.activation.derivative(s) * field
 
     def local_equilibrium(self, s, field):
+        r"""`inner_steps` iterations of
+        $s_j \leftarrow \beta s_j + (1 - \beta)\,\rho'(s_j) \odot C_j$ from the
+        current $s_j$, $\beta$ = `inner_damping`."""
         beta = self.inner_damping
 
         def inner(_, s):
@@ -232,4 +311,5 @@ class CHN(AbstractHopfieldNetwork):
         return jax.lax.fori_loop(0, self.inner_steps, inner, s)
 
     def self_energy(self, s):
+        r"""$\tfrac12\lVert s\rVert_2^2$."""
         return 0.5 * jnp.sum(s**2)

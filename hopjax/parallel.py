@@ -15,14 +15,32 @@ from jaxtyping import PyTree
 
 
 def data_parallel_mesh(devices=None) -> Mesh:
-    """A one-axis mesh named `"batch"` over `devices` (default: `jax.devices()`)."""
+    """A one-axis mesh named `"batch"` over `devices`.
+
+    **Arguments:**
+
+    - `devices`: the devices to use (default: `jax.devices()`, every device of every
+        host).
+
+    **Returns:** a `jax.sharding.Mesh` with the single axis `"batch"`.
+    """
     devices = jax.devices() if devices is None else list(devices)
     return Mesh(np.asarray(devices), ("batch",))
 
 
 def shard_batch(tree: PyTree, mesh: Mesh) -> PyTree:
     """Place every array of `tree` with its leading (batch) axis split across `mesh`.
-    The batch size must be a multiple of the number of devices."""
+
+    **Arguments:**
+
+    - `tree`: a pytree of arrays sharing a leading batch axis, e.g. `(x, labels)`.
+    - `mesh`: a mesh from [`hopjax.parallel.data_parallel_mesh`][].
+
+    **Returns:** the same pytree, each array sharded along `"batch"` (device `k` holds
+    the `k`-th contiguous block of samples).
+
+    **Raises:** `ValueError` if a batch size is not a multiple of the number of devices.
+    """
     size = mesh.devices.size
 
     def place(x):
@@ -60,6 +78,18 @@ def data_parallel(fn, mesh: Mesh, *, average: bool):
       every device holds the same number of samples.
 
     Use it inside `jax.jit` / `equinox.filter_jit`.
+
+    **Arguments:**
+
+    - `fn`: a function `fn(model, *batch)`; `model` is any pytree (its arrays are
+        replicated, its non-array parts static), `batch` are arrays with a leading batch
+        axis.
+    - `mesh`: a mesh from [`hopjax.parallel.data_parallel_mesh`][].
+    - `average`: average the outputs over devices (`True`) or keep them per sample
+        (`False`).
+
+    **Returns:** a function with the signature of `fn`, running `jax.shard_map` over
+    `mesh`.
     """
     import equinox as eqx
 

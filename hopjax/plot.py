@@ -11,6 +11,17 @@ def first_hits(trace: np.ndarray, criteria: np.ndarray) -> np.ndarray:
     `T - 1` columns for `T` map evaluations). For each criterion `c`, returns the mean
     over samples of the first `t` with `trace[b, t] < c`, counting `T - 1` for a sample
     that never gets there (or gets there at `t = 0`), exactly as the papers' code does.
+    For a trace from `solve(..., trace=True, early_stop=False)`, drop the first column
+    (`trace[:, 1:]`): the papers' index 0 is hopjax's second map evaluation; then
+    `first_hits(trace, [rtol])` equals the mean of
+    [`hopjax.Equilibrium`][]`.paper_iterations`.
+
+    **Arguments:**
+
+    - `trace`: `(samples, T - 1)` relative residuals.
+    - `criteria`: the thresholds $c$, shape `(k,)`.
+
+    **Returns:** the mean iterations to convergence per criterion, shape `(k,)`.
     """
     trace = np.asarray(trace)
     cap = trace.shape[1]
@@ -21,10 +32,23 @@ def first_hits(trace: np.ndarray, criteria: np.ndarray) -> np.ndarray:
 
 
 def residual_heatmap(ax, trace: np.ndarray, *, rtol: float = 1e-4, title: str = "", bins: int = 64):
-    """The papers' Figs. 3-4 panel on matplotlib axes `ax`: the density of every
+    r"""The papers' Figs. 3-4 panel on matplotlib axes `ax`: the density of every
     sample's relative residual (log scale) at every iteration, the `rtol` line (white,
     dashed), the mean iterations to reach each criterion (cyan) and its value at
-    `rtol` (white marker). `trace` is as in [`hopjax.plot.first_hits`][]."""
+    `rtol` (white marker). `trace` is as in [`hopjax.plot.first_hits`][].
+
+    **Arguments:**
+
+    - `ax`: a matplotlib `Axes`.
+    - `trace`: `(samples, T - 1)` relative residuals, e.g.
+        `np.asarray(eq.trace)[:, 1:]`.
+    - `rtol`: the tolerance to mark (default 1e-4, the papers').
+    - `title`: the panel's title.
+    - `bins`: the number of bins of $\log_{10}$ residual between $10^{-9}$ and
+        $10^{1}$ (default 64).
+
+    **Returns:** `ax`.
+    """
     from matplotlib.colors import LogNorm
 
     trace = np.asarray(trace, dtype=np.float64)

@@ -36,7 +36,19 @@ def relative_change(
 
 
 class ConvergenceMonitor(eqx.Module):
-    """Per-solve record of the relative change between consecutive map outputs."""
+    r"""Per-solve record of the relative change between consecutive map outputs,
+    kept in the state of [`hopjax.Picard`][] and [`hopjax.Anderson`][] (one per sample
+    under `jax.vmap`). Convergence is declared the first time
+    $\lVert F_n - F_{n-1}\rVert_2 < \text{atol} + \text{rtol}\,\lVert F_n\rVert_2$
+    (or $F_n = F_{n-1}$ exactly).
+
+    - `relative_change`: $\lVert F_n - F_{n-1}\rVert_2 / \lVert F_n\rVert_2$ at the
+        last step ($\infty$ before the first).
+    - `steps`: the number of steps (map evaluations) taken so far.
+    - `first_converged`: the step at which the test first passed, 0 if it has not.
+    - `trace`: the relative change at every step, NaN where not (yet) taken; length
+        `trace_length` (solver option, default 0).
+    """
 
     relative_change: Scalar
     steps: IntScalar

@@ -39,6 +39,14 @@ def anderson_weights(
     $\lambda$ relative to the residuals' size, so it keeps working as they shrink. Empty
     rows get weight 0. A singular system yields non-finite weights, which the caller
     treats as "no Anderson step".
+
+    **Arguments:**
+
+    - `residuals`: $F$, shape `(m, n)`: row $i$ is $g(x_i) - x_i$, oldest first.
+    - `valid`: boolean, shape `(m,)`: which rows hold data.
+    - `regularisation`: the relative ridge $\lambda \ge 0$.
+
+    **Returns:** $\alpha$, shape `(m,)`, summing to 1.
     """
     m = residuals.shape[0]
     gram = residuals @ residuals.T

@@ -18,6 +18,16 @@ def batch_indices(
     same key always gives the same order, on any machine); without, they stay in
     order. `drop_last` drops a final partial batch, as the papers do (60 000 training
     images at batch 64 give 937 steps).
+
+    **Arguments:**
+
+    - `num_examples`: $n$, the size of the data set.
+    - `batch_size`: examples per batch.
+    - `key`: a JAX PRNG key for the shuffle, or `None` for the natural order.
+    - `drop_last`: drop a final partial batch (default True).
+
+    **Returns:** a list of integer index arrays, each of length `batch_size` (the last
+    one shorter if `drop_last=False`).
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size}.")

@@ -10,16 +10,25 @@ from ._idx import DEBIAN_FASHION_MNIST, load_idx_split
 from ._tfds import load_tfds_split
 
 
-#: hopjax's data set names and their tensorflow-datasets names.
 TFDS_NAMES = {
     "mnist": "mnist",
     "emnist-mnist": "emnist/mnist",
     "fashion-mnist": "fashion_mnist",
 }
+"""hopjax's data set names (the keys: what `load_dataset` and `--dataset` accept) and
+their tensorflow-datasets names."""
 
 
 class Dataset(NamedTuple):
-    """A train/test pair of ``(n, 784)`` float32 images in ``[0, 1]`` and int32 labels."""
+    """A train/test pair of ``(n, 784)`` float32 images in ``[0, 1]`` and int32 labels
+    (a `NamedTuple`).
+
+    - `train_images`, `train_labels`: the training split, `(n_train, 784)` and
+        `(n_train,)`.
+    - `test_images`, `test_labels`: the test split.
+    - `description`: where the data came from, e.g. `"fashion-mnist (IDX files in
+        /usr/share/datasets/fashion-mnist)"`.
+    """
 
     train_images: np.ndarray
     train_labels: np.ndarray
@@ -63,7 +72,19 @@ def load_dataset(
     - ``source="auto"``: IDX files if ``data_dir`` is given or, for Fashion-MNIST, if
       the Debian package is installed; tensorflow-datasets otherwise.
 
-    A data set that is not available raises `DatasetNotFoundError` saying how to get it.
+    A data set that is not available raises [`hopjax.data.DatasetNotFoundError`][]
+    saying how to get it.
+
+    **Arguments:**
+
+    - `name`: one of the keys of [`hopjax.data.TFDS_NAMES`][] (`_` and `/` are accepted
+        for `-`); default `"fashion-mnist"`.
+    - `data_dir`: a directory of MNIST-format IDX files.
+    - `source`: `"auto"` (default), `"idx"` or `"tfds"`.
+    - `download`: let tensorflow-datasets download on first use (default True).
+
+    **Returns:** a [`hopjax.data.Dataset`][] with images flattened to `(n, 784)`
+    float32 in `[0, 1]` and int32 labels.
     """
     key = _canonical(name)
     if source not in ("auto", "idx", "tfds"):

@@ -2,4 +2,5 @@
 
 
 class DatasetNotFoundError(FileNotFoundError):
-    """A data set is not available locally; the message says how to get it."""
+    """A data set is not available locally; the message says how to get it (a
+    `FileNotFoundError`)."""

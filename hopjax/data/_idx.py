@@ -8,14 +8,25 @@ import numpy as np
 from ._errors import DatasetNotFoundError
 
 
-#: Where Debian's `dataset-fashion-mnist` package puts the full 70 000-image data set.
 DEBIAN_FASHION_MNIST = pathlib.Path("/usr/share/datasets/fashion-mnist")
+"""Where Debian's `dataset-fashion-mnist` package puts the full 70 000-image data set
+(`apt-get install dataset-fashion-mnist`)."""
 
 _DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
 def read_idx(path: str | pathlib.Path) -> np.ndarray:
-    """Read one IDX file (``.gz`` or plain) into a NumPy array of its stored shape."""
+    """Read one IDX file (``.gz`` or plain) into a NumPy array of its stored shape.
+
+    **Arguments:**
+
+    - `path`: the file; a `.gz` suffix means gzip-compressed.
+
+    **Returns:** the array, with the dtype and shape of the file's header (e.g.
+    `(60000, 28, 28)` uint8 for MNIST training images).
+
+    **Raises:** `ValueError` for a bad magic number or a truncated file.
+    """
     path = pathlib.Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as f:
@@ -43,6 +54,16 @@ def load_idx_split(
     Images are flattened to ``(n, rows * cols)`` float32 scaled to ``[0, 1]``; labels
     are int32. File names follow MNIST's (``train-images-idx3-ubyte[.gz]``,
     ``t10k-labels-idx1-ubyte[.gz]``, ...).
+
+    **Arguments:**
+
+    - `directory`: the directory holding the four files.
+    - `split`: `"train"` or `"test"`.
+
+    **Returns:** `(images, labels)`.
+
+    **Raises:** [`hopjax.data.DatasetNotFoundError`][] if a file is missing (saying how
+    to get Fashion-MNIST).
     """
     directory = pathlib.Path(directory)
     prefix = {"train": "train", "test": "t10k"}.get(split)

@@ -19,6 +19,18 @@ def load_tfds_split(
     Images are flattened to ``(n, 784)`` float32 in ``[0, 1]`` (pixel / 255), labels
     are int32. ``download=True`` lets tfds fetch and prepare the data set on first use
     (needs internet); ``data_dir`` is tfds's data directory (default ``~/tensorflow_datasets``).
+
+    **Arguments:**
+
+    - `name`: the tensorflow-datasets name (see [`hopjax.data.TFDS_NAMES`][]).
+    - `split`: `"train"` or `"test"`.
+    - `data_dir`: tfds's data directory, or `None` for its default.
+    - `download`: allow tfds to download and prepare the data set (default True).
+
+    **Returns:** `(images, labels)`.
+
+    **Raises:** [`hopjax.data.DatasetNotFoundError`][] if tensorflow-datasets is not
+    installed or cannot provide the data set (the message says what to do instead).
     """
     try:
         import tensorflow_datasets as tfds

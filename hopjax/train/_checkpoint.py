@@ -1,6 +1,6 @@
 """Checkpoints: model, optimiser state, epoch and data RNG key, with the run's settings.
 
-File layout: one JSON header line (format, settings, epoch, metrics so far) followed by
+File layout: one JSON header line (format, settings, epoch) followed by
 Equinox's `tree_serialise_leaves` of `(model, opt_state, data_key_data)`. Loading
 rebuilds the pytree structure from the settings, so a checkpoint written for other
 settings, or a damaged file, is reported instead of loaded.
@@ -17,16 +17,28 @@ from ._config import TrainConfig
 
 
 FORMAT = "hopjax-checkpoint-1"
-#: Settings that may differ between a run and its resumption (they do not change the numbers).
 RESUMABLE_DIFFERENCES = frozenset({"data_dir"})
+"""Settings that may differ between a run and its resumption (they do not change the
+numbers)."""
 
 
 class CheckpointError(ValueError):
-    """A checkpoint cannot be read, or belongs to a different run."""
+    """A checkpoint cannot be read, or belongs to a different run (also raised by
+    [`hopjax.train.train`][] for an output directory that already holds a run, or has
+    nothing to resume). The message says which and why."""
 
 
 def save_checkpoint(path, config: TrainConfig, epoch: int, model, opt_state, data_key):
-    """Write atomically (a temporary file renamed over `path`)."""
+    """Write a checkpoint to `path`, atomically (a temporary file renamed over `path`).
+
+    **Arguments:**
+
+    - `path`: the file to write (conventionally `checkpoint.eqx` in the run directory).
+    - `config`: the run's [`hopjax.train.TrainConfig`][], stored in the header.
+    - `epoch`: the number of epochs completed.
+    - `model`, `opt_state`: the model and the optimiser state.
+    - `data_key`: the data-shuffling PRNG key (typed key).
+    """
     path = pathlib.Path(path)
     header = {"format": FORMAT, "config": config.to_dict(), "epoch": epoch}
     tmp = path.with_name(path.name + ".tmp")
@@ -37,6 +49,18 @@ def save_checkpoint(path, config: TrainConfig, epoch: int, model, opt_state, dat
 
 
 def read_header(path) -> dict:
+    """Read a checkpoint's JSON header without loading its arrays.
+
+    **Arguments:**
+
+    - `path`: the checkpoint file.
+
+    **Returns:** a dict with `"format"`, `"epoch"` and `"config"` (a
+    [`hopjax.train.TrainConfig`][]).
+
+    **Raises:** [`hopjax.train.CheckpointError`][] if there is no file or it is not a
+    hopjax checkpoint.
+    """
     path = pathlib.Path(path)
     if not path.is_file():
         raise CheckpointError(f"No checkpoint at {path}.")
@@ -52,10 +76,21 @@ def read_header(path) -> dict:
 
 
 def load_checkpoint(path, like, config: TrainConfig | None = None):
-    """Read `path` into the structure of `like = (model, opt_state, data_key)`.
+    """Read the checkpoint at `path` into the structure of `like`.
 
-    Returns `(config, epoch, model, opt_state, data_key)`. With `config`, the
-    checkpoint's settings must match it (except `RESUMABLE_DIFFERENCES`).
+    **Arguments:**
+
+    - `path`: the checkpoint file.
+    - `like`: `(model, opt_state, data_key)` of the right structure, shapes and dtypes,
+        e.g. the model, optimiser state and key that
+        [`hopjax.train.TrainConfig`][]`.initial_state` returns.
+    - `config`: if given, the checkpoint's settings must equal it, except `data_dir`
+        (which does not change the numbers).
+
+    **Returns:** `(config, epoch, model, opt_state, data_key)` as saved.
+
+    **Raises:** [`hopjax.train.CheckpointError`][] for a missing, damaged or foreign
+    file, or one written with other settings (naming the differences).
     """
     header = read_header(path)
     saved = header["config"]

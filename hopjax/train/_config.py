@@ -18,12 +18,13 @@ MODELS = {"ham": hj.HAM, "chn": hj.CHN}
 UPDATES = ("even_odd", "synchronous")
 SOLVERS = {"anderson": hj.Anderson, "picard": hj.Picard}
 BACKWARDS = ("rbp", "fixed-point", "gmres", "unrolled")
-#: The papers' networks ("3/5/7 layers" counts the input layer).
 PAPER_LAYERS = {
     3: (784, 1990, 10),
     5: (784, 1280, 510, 200, 10),
     7: (784, 1024, 512, 256, 128, 70, 10),
 }
+"""The papers' networks by depth: `layer_sizes` for 3, 5 and 7 layers ("3/5/7 layers"
+counts the input layer)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +41,28 @@ class TrainConfig:
 
     `train_examples` / `test_examples` keep only the first examples of each split (quick
     runs). `early_stop=False` runs every solve for exactly `max_steps` (papers' code).
+
+    **Arguments:**
+
+    - `model`: `"ham"` ([`hopjax.HAM`][]) or `"chn"` ([`hopjax.CHN`][]).
+    - `layer_sizes`: input width first, e.g. [`hopjax.train.PAPER_LAYERS`][]`[3]`
+        (default); at least two state layers.
+    - `update`: `"even_odd"` (default) or `"synchronous"`.
+    - `solver`: `"anderson"` (default) or `"picard"`, with their default settings.
+    - `backward`: `"rbp"` ([`hopjax.RecurrentBackprop`][], the papers', default),
+        `"fixed-point"`, `"gmres"` or `"unrolled"`.
+    - `epochs`: the number of epochs (default 10).
+    - `seed`: seeds the initialisation and the shuffling (default 0).
+    - `dataset`, `data_dir`: passed to [`hopjax.data.load_dataset`][].
+    - `batch_size`: default 64.
+    - `learning_rate`, `max_steps`, `backward_steps`: `None` for the papers' recipe
+        (above).
+    - `rtol`: the convergence tolerance (default 1e-4).
+    - `early_stop`: default True (hopjax's per-sample stop).
+    - `train_examples`, `test_examples`: `None` for the whole split.
+
+    A `TrainConfig` is frozen and serialises to JSON (`to_dict`, `from_dict`,
+    `to_json`), which checkpoints use to refuse a resumption with other settings.
     """
 
     model: str = "ham"
@@ -91,6 +114,7 @@ class TrainConfig:
     # -- the papers' recipe ------------------------------------------------------------
     @property
     def damping(self) -> float:
+        """0.5 for a synchronous CHN (the papers' damping), else 0."""
         return 0.5 if self.model == "chn" and self.update == "synchronous" else 0.0
 
     @property
@@ -99,23 +123,31 @@ class TrainConfig:
 
     @property
     def resolved_max_steps(self) -> int:
+        """`max_steps`, or the papers' forward cap (40 / 80 / 120; 80 for a synchronous
+        3-layer CHN)."""
         return self.max_steps or 40 * self._iteration_scale
 
     @property
     def resolved_backward_steps(self) -> int:
+        """`backward_steps`, or the papers' recurrent-backprop steps (8 / 16 / 24; 16 for
+        a synchronous 3-layer CHN)."""
         return self.backward_steps or 8 * self._iteration_scale
 
     @property
     def resolved_learning_rate(self) -> float:
+        """`learning_rate`, or the papers' 0.01 (3 layers) / 0.005 (more)."""
         if self.learning_rate is not None:
             return self.learning_rate
         return 0.01 if len(self.layer_sizes) == 3 else 0.005
 
     # -- building blocks ---------------------------------------------------------------
     def make_model(self, key) -> hj.AbstractHopfieldNetwork:
+        """A freshly initialised model from the PRNG `key`."""
         return MODELS[self.model](self.layer_sizes, key=key)
 
     def make_backward(self) -> hj.AbstractBackward:
+        """The backward mode named by `backward` (with `resolved_backward_steps` for
+        `"rbp"`; `backward_steps` or 500 as `max_steps` for `"fixed-point"`)."""
         steps = self.resolved_backward_steps
         return {
             "rbp": lambda: hj.RecurrentBackprop(steps),
@@ -127,7 +159,8 @@ class TrainConfig:
         }[self.backward]()
 
     def solve_options(self, *, backward: bool = True) -> dict[str, Any]:
-        """Keyword arguments for [`hopjax.solve`][]."""
+        """Keyword arguments for [`hopjax.solve`][]: `update`, `solver`, `rtol`,
+        `max_steps`, `early_stop`, and `backward` unless `backward=False` (evaluation)."""
         options = dict(
             update=self.update,
             solver=SOLVERS[self.solver](),
@@ -162,10 +195,12 @@ class TrainConfig:
 
     # -- serialisation -----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
+        """The settings as a JSON-compatible dict."""
         return {**dataclasses.asdict(self), "layer_sizes": list(self.layer_sizes)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        """The inverse of `to_dict`; unknown keys raise `ValueError`."""
         names = {field.name for field in dataclasses.fields(cls)}
         unknown = set(data) - names
         if unknown:
@@ -173,4 +208,5 @@ class TrainConfig:
         return cls(**data)
 
     def to_json(self) -> str:
+        """`to_dict` as a JSON string with sorted keys."""
         return json.dumps(self.to_dict(), sort_keys=True)

@@ -38,9 +38,9 @@ def evaluate(
     trace: bool = False,
     progress: bool = False,
 ) -> dict[str, Any]:
-    """Solve every image (forward only) and report:
+    r"""Solve every image (forward only) and report:
 
-    - `accuracy`: fraction with $\\arg\\max s_L$ equal to the label;
+    - `accuracy`: fraction with $\arg\max s_L$ equal to the label;
     - `paper_iterations`, `steps`: mean/std/median/max per sample of the papers'
       Table-2 count and of hopjax's early-stop count (see [`hopjax.Equilibrium`][]);
     - `not_converged`: fraction of samples whose solve did not converge;
@@ -49,6 +49,21 @@ def evaluate(
 
     The last batch is padded to `batch_size` (and the padding dropped) so one compiled
     solve serves every batch.
+
+    **Arguments:**
+
+    - `model`: a trained [`hopjax.HAM`][] or [`hopjax.CHN`][].
+    - `images`: `(n, d_0)` inputs.
+    - `labels`: `(n,)` integer classes.
+    - `solve_options`: keyword arguments for [`hopjax.solve`][], e.g.
+        [`hopjax.train.TrainConfig`][]`.solve_options(backward=False)`.
+    - `batch_size`: images per compiled solve (default 500).
+    - `trace`: also record every sample's relative change per step
+        (`per_sample["trace"]`, for [`hopjax.plot.residual_heatmap`][]).
+    - `progress`: show a progress bar.
+
+    **Returns:** a dict with `samples`, `accuracy`, `paper_iterations`, `steps`,
+    `not_converged`, `wall_time_s` and `per_sample`, as above.
     """
     n = len(images)
     if n == 0 or len(labels) != n:

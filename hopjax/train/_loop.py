@@ -24,7 +24,15 @@ METRICS = "metrics.jsonl"
 
 
 def load_data(config: TrainConfig) -> Dataset:
-    """The run's data set, cut to `train_examples` / `test_examples` if set."""
+    """The run's data set ([`hopjax.data.load_dataset`][] with `config.dataset` and
+    `config.data_dir`), cut to `train_examples` / `test_examples` if set.
+
+    **Arguments:**
+
+    - `config`: a [`hopjax.train.TrainConfig`][].
+
+    **Returns:** a [`hopjax.data.Dataset`][].
+    """
     data = load_dataset(config.dataset, data_dir=config.data_dir)
     return data.subset(config.train_examples, config.test_examples)
 
@@ -56,6 +64,24 @@ def train(
     long run into jobs). `on_epoch_end(record)` is called with each epoch's metrics
     (e.g. to log them elsewhere). With several devices (and a batch size they divide),
     every batch is split over all of them ([`hopjax.parallel`][]).
+
+    **Arguments:**
+
+    - `config`: the run's [`hopjax.train.TrainConfig`][].
+    - `out_dir`: the run directory (created if needed); `None` keeps nothing on disk.
+        A directory that already holds a run is refused unless `resume=True`.
+    - `resume`: continue from `out_dir/checkpoint.eqx`, whose settings must match
+        `config` (else [`hopjax.train.CheckpointError`][]).
+    - `stop_after`: end this call after that many epochs (default: run to
+        `config.epochs`).
+    - `data`: a [`hopjax.data.Dataset`][] to use instead of loading `config.dataset`.
+    - `progress`: show progress bars (live loss, accuracy, iterations).
+    - `on_epoch_end`: called with each epoch's metrics dict.
+
+    **Returns:** `(model, history)`: the trained model and one dict per epoch (epoch,
+    learning rate, training loss / accuracy / steps / papers' iterations / converged
+    fraction, test accuracy, test iterations, not-converged fraction, training and
+    evaluation time), the same lines as `metrics.jsonl`.
     """
     out = None if out_dir is None else pathlib.Path(out_dir)
     if out is not None:

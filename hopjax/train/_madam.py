@@ -10,6 +10,10 @@ from jaxtyping import Array, PyTree
 
 
 class MadamState(NamedTuple):
+    r"""The state of [`hopjax.train.madam`][]: `count`, the number of updates so far;
+    `second_moment`, the running average $v$ of $g^2$ per parameter; `max_magnitude`,
+    the clip bound $p_\text{max}$ of each parameter tensor, fixed at `init`."""
+
     count: Array
     second_moment: PyTree
     max_magnitude: PyTree
@@ -35,6 +39,17 @@ def madam(
     Signs never change and zeros stay zero. The returned updates are additive
     ($p_\text{new} - p$), so `optax.apply_updates` applies them. `learning_rate` may be
     an optax schedule of the step count (e.g. [`hopjax.train.epoch_linear_decay`][]).
+
+    **Arguments:**
+
+    - `learning_rate`: $\eta$, a float or a schedule $t \mapsto \eta_t$.
+    - `p_scale`: the bound on a tensor's magnitude relative to its initial RMS (default
+        1024, the papers').
+    - `g_bound`: the clip of the normalised gradient (default 3, the papers').
+    - `beta`: the second-moment decay $\beta \in [0, 1)$ (default 0.999).
+
+    **Returns:** an `optax.GradientTransformation` whose `update(grads, state, params)`
+    requires `params`.
     """
     if not p_scale > 0 or not g_bound > 0 or not 0 <= beta < 1:
         raise ValueError(

@@ -10,7 +10,18 @@ def epoch_linear_decay(
     r"""Linear decay stepped per epoch: epoch $e$ uses
     $\eta_0\,(1 - (1 - f)\,e/(E - 1))$, i.e. PyTorch's
     ``LinearLR(start_factor=1, end_factor=f, total_iters=E-1)`` stepped once per epoch
-    (the papers: $f = 0.1$, $E = 10$, so epoch $e$ uses $\eta_0(1 - 0.1e)$)."""
+    (the papers: $f = 0.1$, $E = 10$, so epoch $e$ uses $\eta_0(1 - 0.1e)$).
+
+    **Arguments:**
+
+    - `initial`: $\eta_0$.
+    - `steps_per_epoch`: optimiser steps per epoch (the schedule's argument counts
+        steps).
+    - `epochs`: $E$; later steps keep the last epoch's rate.
+    - `final_factor`: $f$, the last epoch's rate relative to $\eta_0$ (default 0.1).
+
+    **Returns:** an optax schedule, step count $\mapsto$ learning rate.
+    """
     if steps_per_epoch < 1 or epochs < 1:
         raise ValueError(
             f"steps_per_epoch and epochs must be positive, got {steps_per_epoch}, {epochs}."

@@ -22,7 +22,16 @@ def loss_and_accuracy(
     r"""The papers' loss $\tfrac12 \sum (s_L - \text{onehot}(y))^2 / B$ on the output
     layer's *state* $s_L$, and the accuracy of $\arg\max s_L$.
 
-    Returns `(loss, (accuracy, equilibrium))`.
+    **Arguments:**
+
+    - `model`: a [`hopjax.HAM`][] or [`hopjax.CHN`][].
+    - `x`: a batch of inputs, `(B, d_0)`.
+    - `labels`: their integer classes, `(B,)`.
+    - `solve_options`: keyword arguments for [`hopjax.solve`][].
+
+    **Returns:** `(loss, (accuracy, equilibrium))`, so that
+    `equinox.filter_value_and_grad(..., has_aux=True)` differentiates the loss (through
+    the implicit gradient of the solve).
     """
     eq = hj.solve(model, x, **solve_options)
     target = jax.nn.one_hot(labels, eq.output.shape[-1], dtype=eq.output.dtype)
@@ -40,6 +49,18 @@ def make_train_step(optimiser: optax.GradientTransformation, *, mesh=None, **sol
     With a `mesh` ([`hopjax.parallel.data_parallel_mesh`][]) the batch is split over its
     devices: each computes the gradient of its share and the gradients and metrics are
     averaged (`pmean`), which equals the single-device step when the batch divides evenly.
+
+    **Arguments:**
+
+    - `optimiser`: an optax transformation that takes `params` in `update`, e.g.
+        [`hopjax.train.madam`][].
+    - `mesh`: a one-axis device mesh for data parallelism, or `None` (one device).
+    - `**solve_options`: keyword arguments for [`hopjax.solve`][], e.g.
+        [`hopjax.train.TrainConfig`][]`.solve_options()`.
+
+    **Returns:** the step function, compiled with `equinox.filter_jit`. It donates its
+    arguments except the model: do not reuse `opt_state`, `x` or `labels` after the
+    call.
     """
 
     def gradients_and_metrics(model, x, labels):
