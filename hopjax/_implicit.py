@@ -1,7 +1,7 @@
 r"""A fixed-point solve whose gradient comes from the implicit function theorem.
 
-`implicit_fixed_point(fn, solver, y0, params, ...)` finds $y^* = f(y^*, \theta)$ with any
-Optimistix fixed-point solver and differentiates it through `jax.custom_vjp` (via
+`implicit_fixed_point(fn, solver, y0, params, ...)` finds $y^* = f(y^*, \theta)$ with a
+hopjax fixed-point solver and differentiates it through `jax.custom_vjp` (via
 `equinox.filter_custom_vjp`): the backward pass solves the adjoint fixed point at $y^*$
 with the chosen [`hopjax.AbstractBackward`][] and never backpropagates through the
 forward iterations. It knows nothing of Hopfield networks.
@@ -111,6 +111,11 @@ def implicit_fixed_point(
     batch_axes: tuple[Any, Any] | None = None,
 ) -> tuple[PyTree, ConvergenceMonitor]:
     r"""Solve $y^* = \text{fn}(y^*, \text{params})$ from `y0`; differentiable in `params`.
+
+    The gradient is implicit: for a cotangent $g = \partial\ell/\partial y^*$,
+    $\partial\ell/\partial\theta = (\partial f/\partial\theta)^T w$ at $y^*$, where
+    $w$ solves the adjoint fixed point $w = J^T w + g$, $J = \partial f/\partial y$
+    at $y^*$ (found by `backward`). The forward iterations are never differentiated.
 
     **Arguments:**
 

@@ -5,7 +5,6 @@ from typing import Literal
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import optimistix as optx
 from jaxtyping import Array, Bool, Float, Int
 
 from ._adjoint import AbstractBackward, FixedPointAdjoint
@@ -21,6 +20,7 @@ from ._maps import (
 )
 from ._model import CHN, AbstractHopfieldNetwork
 from ._solver.anderson import Anderson
+from ._solver.picard import Picard
 from ._solver._monitor import check_damping, check_tolerances
 
 
@@ -99,7 +99,7 @@ def solve(
     x: Float[Array, "*batch d0"],
     *,
     update: Literal["even_odd", "synchronous"] = "even_odd",
-    solver: optx.AbstractFixedPointSolver | None = None,
+    solver: Picard | Anderson | None = None,
     rtol: float = 1e-4,
     max_steps: int = 200,
     damping: float | None = None,
@@ -127,7 +127,9 @@ def solve(
     - `model`: a [`hopjax.HAM`][] or [`hopjax.CHN`][].
     - `x`: one input `(d0,)` or a batch `(batch, d0)`, floating point.
     - `update`: `"even_odd"` (default) or `"synchronous"`.
-    - `solver`: an Optimistix fixed-point solver; default [`hopjax.Anderson`][]`()`.
+    - `solver`: [`hopjax.Anderson`][]`()` (default) or [`hopjax.Picard`][]`()`: the
+        Optimistix fixed-point solvers that keep the papers' per-sample convergence
+        record (other Optimistix solvers do not, and are refused).
     - `rtol`: tolerance of the papers' test $\lVert F_n - F_{n-1}\rVert_2 <
         \text{rtol}\,\lVert F_n\rVert_2$; replaces the solver's own `rtol`.
     - `max_steps`: the most map evaluations per sample.
@@ -139,12 +141,18 @@ def solve(
         [`hopjax.RecurrentBackprop`][] (the papers' $K$ Picard steps),
         [`hopjax.GMRESAdjoint`][], or [`hopjax.UnrolledBackprop`][] (baseline).
     - `throw`: if True, raise [`hopjax.NonConvergenceError`][] naming the number of
-        samples that did not converge.
+        samples that did not converge. Under `jax.jit` the check runs on the host
+        through `jax.debug.callback`, and the error reaches the caller wrapped in a
+        `jax.errors.JaxRuntimeError` carrying the same message.
     - `trace`: if True, record every step's relative change in `Equilibrium.trace`.
     - `early_stop`: if False, every sample runs exactly `max_steps` steps (the papers'
         fixed iteration counts); `num_steps` still reports the first convergence.
 
     **Returns:** an [`hopjax.Equilibrium`][].
+
+    **Raises:** `TypeError` / `ValueError` for a bad argument (a message that names it);
+    `ValueError` for a non-finite input or parameter (at run time under `jax.jit`);
+    [`hopjax.NonConvergenceError`][] with `throw=True`.
     """
     if not isinstance(model, AbstractHopfieldNetwork):
         raise TypeError(
@@ -155,10 +163,11 @@ def solve(
             f"update must be one of {sorted(_MAPS)}, got {update!r}."
         )
     solver = Anderson() if solver is None else solver
-    if not isinstance(solver, optx.AbstractFixedPointSolver):
+    if not isinstance(solver, (Picard, Anderson)):
         raise TypeError(
-            "solver must be an optimistix fixed-point solver such as hopjax.Picard() "
-            f"or hopjax.Anderson(), got {type(solver).__name__}."
+            "solver must be a hopjax fixed-point solver (hopjax.Picard() or "
+            "hopjax.Anderson(): Optimistix solvers that record the papers' per-sample "
+            f"convergence test), got {type(solver).__name__}."
         )
     check_tolerances("solve", rtol, 0.0)
     check_positive_int("max_steps", max_steps)

@@ -3,6 +3,7 @@
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import optimistix as optx
 import pytest
 
 import hopjax as hj
@@ -115,7 +116,8 @@ def test_nonsense_hyperparameters(make, message):
         ({"max_steps": 2.5}, "max_steps must be a positive integer"),
         ({"damping": 1.0}, r"damping in \[0, 1\)"),
         ({"update": "gauss_seidel"}, "update must be one of"),
-        ({"solver": "anderson"}, "solver must be an optimistix fixed-point solver"),
+        ({"solver": "anderson"}, "solver must be a hopjax fixed-point solver"),
+        ({"solver": optx.FixedPointIteration(1e-4, 0.0)}, "per-sample convergence"),
         ({"backward": "rbp"}, "backward must be a hopjax backward mode"),
     ],
 )
