@@ -17,6 +17,7 @@ from ._adjoint import (
     UnrolledBackprop as UnrolledBackprop,
 )
 from ._energy import energy as energy
+from ._residual import equation_residual as equation_residual
 from ._implicit import implicit_fixed_point as implicit_fixed_point
 from ._maps import (
     auxiliary_layers as auxiliary_layers,

@@ -260,6 +260,12 @@ class CHN(AbstractHopfieldNetwork):
     `inner_damping`, warm-started from the layer's current state (the papers: 10 steps,
     $\beta = 0.5$). An even-odd iteration therefore costs `2 * inner_steps` layer
     updates.
+
+    With $\beta = 0.5$ the inner iteration 2-cycles at strong fields (above about
+    $C \approx 2.3$); with an even `inner_steps` it then returns the same state every
+    time, so an even-odd solve can report convergence at a state that is no equilibrium
+    of Eq. (5). Check with [`hopjax.equation_residual`][]; `inner_damping=0.8` avoids
+    it (notebook 04 shows both).
     """
 
     inner_steps: int = eqx.field(static=True)

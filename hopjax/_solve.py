@@ -36,7 +36,10 @@ class Equilibrium(eqx.Module):
         first passed (`max_steps` if it never did).
     - `residual`: per sample, the relative change
         $\\lVert F_n - F_{n-1}\\rVert_2 / \\lVert F_n\\rVert_2$ at the last step.
-    - `converged`: per sample, whether the test passed and the states are finite.
+    - `converged`: per sample, whether the test passed and the states are finite. It
+        says the iteration stopped moving; [`hopjax.equation_residual`][] checks that
+        the states solve the network's equations (they can differ for an even-odd CHN
+        whose inner iterations 2-cycle: see [`hopjax.CHN`][]).
     - `paper_iterations`: per sample, the papers' Table-2 count: the 0-based index of the
         first of two consecutive map outputs within `rtol`, i.e. `num_steps - 2`, and
         `max_steps - 1` for a sample that did not converge (or, as the papers' code,

@@ -220,3 +220,39 @@ def test_anderson_iterates_match_a_numpy_reference(safeguard, damping, getkey):
     )
     np.testing.assert_allclose(sol.value, want, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(sol.state.monitor.trace, changes, rtol=1e-8, atol=1e-13)
+
+
+def test_equation_residual_is_small_at_every_schemes_equilibrium(getkey):
+    for kind in ("ham", "chn"):
+        sizes = DEPTHS[5]
+        inner = {"inner_damping": 0.8} if kind == "chn" else {}
+        model = make_model(kind, sizes, getkey(), weight_scale=0.5, **inner)
+        x = random_input(getkey(), sizes[0], batch=3)
+        for update in ("synchronous", "even_odd"):
+            eq = hj.solve(model, x, update=update, rtol=1e-12, max_steps=3000)
+            assert bool(jnp.all(eq.converged))
+            residual = hj.equation_residual(model, x, eq.states)
+            assert residual.shape == (3,) and float(jnp.max(residual)) < 1e-9, residual
+            single = hj.equation_residual(model, x[0], tuple(s[0] for s in eq.states))
+            np.testing.assert_allclose(single, residual[0], rtol=1e-9, atol=1e-15)
+
+
+def test_equation_residual_flags_a_chn_inner_two_cycle():
+    # Hidden fields of about 3 put the papers' inner iteration (damping 0.5) into a
+    # 2-cycle; with 10 (even) inner steps the even-odd map repeats itself and the solve
+    # reports convergence at a state that is no equilibrium of Eq. (5).
+    def chn(**inner):
+        model = hj.CHN((4, 3, 2), key=jax.random.PRNGKey(0), dtype=jnp.float64, **inner)
+        return eqx.tree_at(lambda m: m.biases, model, (jnp.full(3, 3.0), jnp.zeros(2)))
+
+    x = jnp.full((4,), 0.5)
+    papers = chn()
+    eq = hj.solve(papers, x, solver=hj.Picard(), max_steps=40)
+    assert bool(eq.converged)
+    assert float(hj.equation_residual(papers, x, eq.states)) > 0.1
+    odd = chn(inner_steps=9)
+    assert not bool(hj.solve(odd, x, solver=hj.Picard(), max_steps=40).converged)
+    damped = chn(inner_damping=0.8, inner_steps=60)
+    eq = hj.solve(damped, x, solver=hj.Picard(), rtol=1e-10, max_steps=400)
+    assert bool(eq.converged)
+    assert float(hj.equation_residual(damped, x, eq.states)) < 1e-6
