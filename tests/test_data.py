@@ -48,7 +48,8 @@ def test_real_fashion_mnist():
     assert np.bincount(y).tolist() == [1000] * 10
 
 
-def test_load_dataset_from_idx_directory(tmp_path):
+def test_load_dataset_from_idx_directory(tmp_path, monkeypatch):
+    monkeypatch.delenv("HOPJAX_DATA_DIR", raising=False)
     write_mnist_like(tmp_path, 9, 5)
     data = load_dataset("mnist", data_dir=tmp_path)
     assert data.train_images.shape == (9, 784) and data.test_images.shape == (5, 784)
@@ -61,6 +62,13 @@ def test_load_dataset_from_idx_directory(tmp_path):
         load_dataset("mnist", source="idx")
     with pytest.raises(DatasetNotFoundError, match="--data-dir|apt-get"):
         load_dataset("mnist", data_dir=tmp_path / "empty")
+
+
+def test_load_dataset_reads_hopjax_data_dir(tmp_path, monkeypatch):
+    write_mnist_like(tmp_path, 7, 3)
+    monkeypatch.setenv("HOPJAX_DATA_DIR", str(tmp_path))
+    data = load_dataset("mnist")
+    assert data.train_images.shape == (7, 784) and str(tmp_path) in data.description
 
 
 def test_batch_indices_are_deterministic_and_cover_each_example_once():

@@ -1,6 +1,7 @@
 from collections.abc import Callable
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import optimistix as optx
 from jax.flatten_util import ravel_pytree
@@ -57,8 +58,18 @@ def anderson_weights(
     eye = jnp.eye(m, dtype=gram.dtype)
     system = gram + jnp.where(valid, regularisation, 1)[:, None] * eye
     ones = valid.astype(gram.dtype)
-    alpha = jnp.linalg.solve(system, ones)
-    return alpha / jnp.sum(alpha)
+
+    def normalised_solution(system):
+        alpha = jnp.linalg.solve(system, ones)
+        return alpha / jnp.sum(alpha)
+
+    # A singular system gives non-finite weights (the caller then takes a plain step).
+    # Solve again with the identity in its place so that no NaN enters the gradient of
+    # the branch the caller discards (0 * NaN is NaN under differentiation).
+    probe = jax.lax.stop_gradient(normalised_solution(system))
+    singular = ~jnp.all(jnp.isfinite(probe))
+    alpha = normalised_solution(jnp.where(singular, eye, system))
+    return jnp.where(singular, jnp.nan, alpha)
 
 
 class Anderson(optx.AbstractFixedPointSolver):
@@ -124,9 +135,11 @@ class Anderson(optx.AbstractFixedPointSolver):
         count = jnp.minimum(state.count + 1, self.history)
         valid = jnp.arange(self.history) >= self.history - count
         alpha = anderson_weights(images - iterates, valid, self.regularisation)
-        proposal = alpha @ images
-
-        accept = jnp.all(jnp.isfinite(proposal))
+        finite = jnp.all(jnp.isfinite(alpha))
+        # Non-finite weights mean "no Anderson step"; keep them out of the arithmetic
+        # so that no NaN reaches the gradient of the discarded proposal.
+        proposal = jnp.where(finite, alpha, 0) @ images
+        accept = finite & jnp.all(jnp.isfinite(proposal))
         if self.safeguard:
             accept = accept & (_distance_ratio(g, proposal) < _distance_ratio(g, x))
         new_x = jnp.where(accept, proposal, g)

@@ -1,5 +1,6 @@
 """One entry point for the data sets hopjax trains on: IDX files or tensorflow-datasets."""
 
+import os
 import pathlib
 from typing import NamedTuple
 
@@ -79,7 +80,8 @@ def load_dataset(
 
     - `name`: one of the keys of [`hopjax.data.TFDS_NAMES`][] (`_` and `/` are accepted
         for `-`); default `"fashion-mnist"`.
-    - `data_dir`: a directory of MNIST-format IDX files.
+    - `data_dir`: a directory of MNIST-format IDX files; default: the environment
+        variable `HOPJAX_DATA_DIR` if it is set.
     - `source`: `"auto"` (default), `"idx"` or `"tfds"`.
     - `download`: let tensorflow-datasets download on first use (default True).
 
@@ -87,6 +89,8 @@ def load_dataset(
     float32 in `[0, 1]` and int32 labels.
     """
     key = _canonical(name)
+    if data_dir is None:
+        data_dir = os.environ.get("HOPJAX_DATA_DIR") or None
     if source not in ("auto", "idx", "tfds"):
         raise ValueError(f"source must be 'auto', 'idx' or 'tfds', got {source!r}.")
     if source == "auto":
