@@ -164,10 +164,11 @@ def figures(traces, out):
         rows = [r for r in rows if any(k[0] == r for k in traces)]
         if not rows:
             continue
-        fig, axes = plt.subplots(len(rows), len(VARIANTS), figsize=(3.2 * len(VARIANTS), 2.8 * len(rows)),
+        variants = [v for v in VARIANTS if any((r, v) in traces for r in rows)]
+        fig, axes = plt.subplots(len(rows), len(variants), figsize=(3.2 * len(variants), 2.8 * len(rows)),
                                  squeeze=False, constrained_layout=True)
         for i, row in enumerate(rows):
-            for j, variant in enumerate(VARIANTS):
+            for j, variant in enumerate(variants):
                 ax = axes[i, j]
                 if (row, variant) not in traces:
                     ax.set_axis_off()
