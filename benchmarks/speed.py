@@ -31,7 +31,8 @@ from tqdm.auto import tqdm
 
 import hopjax as hj
 from hopjax.data import DEBIAN_FASHION_MNIST, load_idx_split
-from hopjax.train import make_train_step, PAPER_LAYERS, TrainConfig
+from hopjax.train import make_train_step, TrainConfig
+from table2 import ROWS, VARIANTS
 
 
 RESULTS = pathlib.Path(__file__).parent / "results"
@@ -44,8 +45,6 @@ PAPER_CODE_H100 = {
     "ham7 sync-picard": (13.1, 246, 28.1), "ham7 eo-anderson": (84.0, 426, 113),
     "chn3 sync-picard": (22.0, 235, 34.9), "chn3 eo-anderson": (167, 626, 264),
 }
-VARIANTS = {"sync-picard": ("synchronous", "picard"), "sync-anderson": ("synchronous", "anderson"),
-            "eo-picard": ("even_odd", "picard"), "eo-anderson": ("even_odd", "anderson")}
 PRECISIONS = {"float32": "float32", "tf32": "tensorfloat32", "bf16": "bfloat16"}
 
 
@@ -107,10 +106,10 @@ def main():
     with jax.default_matmul_precision(PRECISIONS[args.precision]):
         for name in tqdm(args.rows, desc="rows"):
             net, variant = name.split()
-            model_name, layers = ("chn" if net.startswith("chn") else "ham"), PAPER_LAYERS[int(net[-1])]
-            update, solver = VARIANTS[variant]
+            model_name, layers = ROWS[net]
+            update, solver, _ = VARIANTS[variant]
             config = TrainConfig(model=model_name, layer_sizes=layers, update=update, solver=solver)
-            model = config.make_model(jax.random.key(0))
+            model = config.make_model(config.keys()[0])  # the model initial_state() builds
             options = config.solve_options(backward=False)
             cap = config.resolved_max_steps
             solve = eqx.filter_jit(lambda m, x, o: hj.solve(m, x, **o))
@@ -142,9 +141,10 @@ def main():
                                iteration_vs_floor=per_iteration / floor["floor_s"],
                                flops_per_iteration=floor["flops"], bytes_per_iteration=floor["bytes"])
                 if batch in args.train_batches:
-                    optimiser = config.make_optimiser(steps_per_epoch=937)
+                    # A fresh optimiser state per batch size: the step donates it.
+                    _, optimiser, opt_state, _ = config.initial_state(steps_per_epoch=937)
                     step = make_train_step(optimiser, **config.solve_options())
-                    state = [model, optimiser.init(eqx.filter(model, eqx.is_inexact_array))]
+                    state = [model, opt_state]
                     y = jnp.asarray(tile(labels, batch))
 
                     def one_step():

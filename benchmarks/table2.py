@@ -66,6 +66,11 @@ QUICK = dict(rows=["ham3", "chn3"], seeds=[0], epochs=1, train_examples=12_800,
              test_examples=2_000, trace_samples=500)
 
 
+def label(row: str, variant: str) -> str:
+    """The papers' name of a variant, e.g. HAM-EO-DEQ."""
+    return ROWS[row][0].upper() + VARIANTS[variant][2]
+
+
 def updates_per_iteration(row: str, variant: str) -> int:
     """State updates per iteration, as the paper counts them for its speedup: an
     even-odd CHN iteration is 2 x 10 inner updates; every other iteration is one."""
@@ -135,12 +140,11 @@ def markdown(table, args, description):
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for (row, variant), e in table.items():
-        label = ROWS[row][0].upper() + VARIANTS[variant][2]
         pm = lambda k, scale=1: f"{scale * e[k][0]:.1f} (±{scale * e[k][1]:.1f})"
         paper = PAPER_MNIST.get((row, variant))
         speedup = "-" if e["speedup"] is None else f"{e['speedup']:.1f}x"
         lines.append(
-            f"| {row[-1]} | {label} | {pm('paper_iterations')} | "
+            f"| {row[-1]} | {label(row, variant)} | {pm('paper_iterations')} | "
             f"{speedup} | "
             f"{pm('test_accuracy', 100)} | {pm('first_epoch_test_accuracy', 100)} | "
             f"{pm('steps')} | {100 * e['not_converged'][0]:.2f} | {e['train_time_s'][0]:.0f} | "
@@ -148,7 +152,7 @@ def markdown(table, args, description):
         )
     if args.dataset == "fashion-mnist":
         lines += ["", "The papers' own code on Fashion-MNIST (3-layer HAM, 10 epochs): " + ", ".join(
-            f"{ROWS[r][0].upper()}{VARIANTS[v][2]} {it} iters / {acc} %"
+            f"{label(r, v)} {it} iters / {acc} %"
             for (r, v), (it, acc) in PAPER_CODE_FASHION.items())]
     return "\n".join(lines) + "\n"
 
@@ -173,8 +177,8 @@ def figures(traces, out):
                 if (row, variant) not in traces:
                     ax.set_axis_off()
                     continue
-                label = ROWS[row][0].upper() + VARIANTS[variant][2] + f" ({row[-1]} layers)"
-                hj.plot.residual_heatmap(ax, traces[(row, variant)], title=label)
+                title = f"{label(row, variant)} ({row[-1]} layers)"
+                hj.plot.residual_heatmap(ax, traces[(row, variant)], title=title)
         path = out.with_name(f"{out.name}-{name}.png")
         fig.savefig(path, dpi=110)
         plt.close(fig)
@@ -191,7 +195,8 @@ def main():
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--dataset", default="fashion-mnist", choices=["mnist", "emnist-mnist", "fashion-mnist"])
-    parser.add_argument("--data-dir", default=os.environ.get("HOPJAX_DATA_DIR"))
+    parser.add_argument("--data-dir", help="directory of MNIST-format IDX files "
+                        "(default: $HOPJAX_DATA_DIR, else Debian's Fashion-MNIST or tfds)")
     parser.add_argument("--train-examples", type=int)
     parser.add_argument("--test-examples", type=int)
     parser.add_argument("--trace-samples", type=int, default=1000,

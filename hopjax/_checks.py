@@ -6,6 +6,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import PyTree
 
+from ._model import AbstractHopfieldNetwork
+
 
 def _is_traced(leaves) -> bool:
     return any(isinstance(leaf, jax.core.Tracer) for leaf in leaves)
@@ -35,3 +37,14 @@ def check_positive_int(name: str, value, *, allow_none: bool = False) -> None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+
+
+def check_state_count(name: str, model: AbstractHopfieldNetwork, states) -> tuple:
+    """``states`` as a tuple, which must hold one array per state layer of ``model``."""
+    states = tuple(states)
+    if len(states) != model.num_state_layers:
+        raise ValueError(
+            f"{name} needs one state per state layer ({model.num_state_layers}), got "
+            f"{len(states)}."
+        )
+    return states

@@ -140,6 +140,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"hopjax {args.command}: error: {error}", file=sys.stderr)
         return 1
 
-
-if __name__ == "__main__":
-    sys.exit(main())

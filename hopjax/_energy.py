@@ -5,6 +5,7 @@ from collections.abc import Sequence
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from ._checks import check_state_count
 from ._model import AbstractHopfieldNetwork
 
 
@@ -37,12 +38,7 @@ def energy(
 
     **Returns:** the scalar energy $E$.
     """
-    states = tuple(states)
-    if len(states) != model.num_state_layers:
-        raise ValueError(
-            f"energy needs one state per state layer ({model.num_state_layers}), got "
-            f"{len(states)}."
-        )
+    states = check_state_count("energy", model, states)
     rho = (model.activation(x),) + tuple(model.activation(s) for s in states)
     total = jnp.zeros((), rho[1].dtype)
     for s, r, b in zip(states, rho[1:], model.biases):

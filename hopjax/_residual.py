@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from ._checks import check_state_count
 from ._maps import input_drive, synchronous_map
 from ._model import AbstractHopfieldNetwork
 
@@ -40,12 +41,7 @@ def equation_residual(
 
     **Returns:** the relative residual, a scalar or one per sample.
     """
-    states = tuple(states)
-    if len(states) != model.num_state_layers:
-        raise ValueError(
-            f"equation_residual needs one state per state layer "
-            f"({model.num_state_layers}), got {len(states)}."
-        )
+    states = check_state_count("equation_residual", model, states)
     if jnp.ndim(x) == 2:
         return jax.vmap(equation_residual, in_axes=(None, 0, 0))(model, x, states)
     new = synchronous_map(model, input_drive(model, x), states)

@@ -62,6 +62,12 @@ class Equilibrium(eqx.Module):
         return self.states[-1]
 
 
+def papers_damping(model_type: type, update: str) -> float:
+    """The papers' map-level damping: 0.5 for a synchronous CHN (whose undamped map
+    does not converge), 0 otherwise."""
+    return 0.5 if issubclass(model_type, CHN) and update == "synchronous" else 0.0
+
+
 class NonConvergenceError(RuntimeError):
     """Raised by `solve(..., throw=True)` when some samples did not converge."""
 
@@ -180,7 +186,7 @@ def solve(
             f"RecurrentBackprop, GMRESAdjoint, UnrolledBackprop), got {backward!r}."
         )
     if damping is None:
-        damping = 0.5 if isinstance(model, CHN) and update == "synchronous" else 0.0
+        damping = papers_damping(type(model), update)
     check_damping("solve", damping)
     x = _check_input(model, x)
     dtype = jnp.result_type(x.dtype, *(w.dtype for w in model.weights))
@@ -196,10 +202,11 @@ def solve(
     y0 = initial_states(model, update, dtype)
 
     batched = x.ndim == 2
-    if batched:
-        drive = eqx.filter_vmap(input_drive, in_axes=(None, 0))(model, x)
-    else:
-        drive = input_drive(model, x)
+
+    def per_sample(fn, in_axes):
+        return eqx.filter_vmap(fn, in_axes=in_axes) if batched else fn
+
+    drive = per_sample(input_drive, (None, 0))(model, x)
     value, monitor = implicit_fixed_point(
         fn,
         solver,
@@ -210,12 +217,7 @@ def solve(
         options=options,
         batch_axes=(None, (None, 0)) if batched else None,
     )
-    if batched:
-        states = eqx.filter_vmap(reconstruct_states, in_axes=(None, 0, 0))(
-            model, drive, value
-        )
-    else:
-        states = reconstruct_states(model, drive, value)
+    states = per_sample(reconstruct_states, (None, 0, 0))(model, drive, value)
     finite = jnp.all(
         jnp.stack([jnp.all(jnp.isfinite(s), axis=-1) for s in states]), axis=0
     )

@@ -9,6 +9,7 @@ import jax
 import optax
 
 import hopjax as hj
+from hopjax._solve import papers_damping
 
 from ._madam import madam
 from ._schedule import epoch_linear_decay
@@ -115,7 +116,7 @@ class TrainConfig:
     @property
     def damping(self) -> float:
         """0.5 for a synchronous CHN (the papers' damping), else 0."""
-        return 0.5 if self.model == "chn" and self.update == "synchronous" else 0.0
+        return papers_damping(MODELS[self.model], self.update)
 
     @property
     def _iteration_scale(self) -> int:
