@@ -73,3 +73,86 @@ def test_bad_madam_arguments():
     with pytest.raises(ValueError, match="pass params"):
         opt = madam(0.01)
         opt.update(jnp.ones(2), opt.init(jnp.ones(2)))
+
+
+def _dense_one_matrix(weights, sizes):
+    """The papers' OneMatrix W (N x N): block (h_i, h_{i+1}) = W_i and its transpose."""
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    dense = np.zeros((offsets[-1], offsets[-1]))
+    for i, w in enumerate(weights):  # w connects state layers i+1 and i+2 (1-based)
+        a, b = offsets[i], offsets[i + 1]
+        dense[a : a + w.shape[0], b : b + w.shape[1]] = w
+        dense[b : b + w.shape[1], a : a + w.shape[0]] = w.T
+    return dense
+
+
+def _dense_even_odd(weights, sizes):
+    """The papers' EvenOdd staircase W (N_even x N_odd), each W_i once."""
+    odd, even = sizes[0::2], sizes[1::2]
+    row = np.concatenate([[0], np.cumsum(even)])
+    col = np.concatenate([[0], np.cumsum(odd)])
+    dense = np.zeros((row[-1], col[-1]))
+    for i, w in enumerate(weights):  # layer i+1 to i+2, 1-based; odd layers are 1, 3, ...
+        if i % 2 == 0:  # odd -> even: block (h_{i+2}, h_{i+1}) = W^T
+            r, c = row[i // 2], col[i // 2]
+            dense[r : r + w.shape[1], c : c + w.shape[0]] = w.T
+        else:  # even -> odd: block (h_{i+1}, h_{i+2}) = W
+            r, c = row[i // 2], col[i // 2 + 1]
+            dense[r : r + w.shape[0], c : c + w.shape[1]] = w
+    return dense
+
+
+def _rms(a):
+    return float(np.sqrt(np.mean(np.square(a))))
+
+
+@pytest.mark.parametrize("layers", [3, 5, 7])
+def test_madam_bounds_follow_the_papers_storage(layers):
+    """The bound of each tensor is p_scale x the RMS of the tensor the papers' code
+    stores: the zero-padded OneMatrix / EvenOdd matrix and the pooled biases."""
+    import jax
+
+    import hopjax as hj
+    from hopjax.train import papers_reference_rms, PAPER_LAYERS
+
+    sizes = PAPER_LAYERS[layers]
+    model = hj.HAM(sizes, key=jax.random.key(layers))
+    w = [np.asarray(m, np.float64) for m in model.weights[1:]]
+    b = [np.asarray(v, np.float64) for v in model.biases]
+    states = list(sizes[1:])
+    expected = {
+        "synchronous": (_rms(_dense_one_matrix(w, states)), [_rms(np.concatenate(b))] * len(b)),
+        "even_odd": (
+            _rms(_dense_even_odd(w, states)),
+            [_rms(np.concatenate(b[i % 2 :: 2])) for i in range(len(b))],
+        ),
+    }
+    for update, (w_rms, b_rms) in expected.items():
+        got = papers_reference_rms(update)(model)
+        np.testing.assert_allclose(got.weights[0], _rms(model.weights[0]), rtol=1e-5)
+        np.testing.assert_allclose([float(r) for r in got.weights[1:]], w_rms, rtol=1e-5)
+        np.testing.assert_allclose([float(r) for r in got.biases], b_rms, rtol=1e-5)
+    if layers == 3:  # the spec's numbers: sync W bound ~3.2, even-odd ~32
+        bound = 1024 * np.array([float(expected[u][0]) for u in ("synchronous", "even_odd")])
+        assert 2.9 < bound[0] < 3.5 and 29 < bound[1] < 35
+
+
+def test_train_config_bounds_a_synchronous_model_tighter():
+    from hopjax.train import TrainConfig
+
+    bounds = {}
+    for update in ("synchronous", "even_odd"):
+        config = TrainConfig(model="chn", update=update, seed=0)
+        model, _, state, _ = config.initial_state(steps_per_epoch=10)
+        bounds[update] = float(state.max_magnitude.weights[1])
+        own = 1024 * _rms(np.asarray(model.weights[1]))
+        if update == "even_odd":  # the 1990 x 10 matrix fills the EvenOdd W
+            assert bounds[update] == pytest.approx(own, rel=1e-5)
+    assert bounds["synchronous"] < bounds["even_odd"] / 8
+
+
+def test_papers_reference_rms_rejects_unknown_update():
+    from hopjax.train import papers_reference_rms
+
+    with pytest.raises(ValueError, match="update"):
+        papers_reference_rms("async")

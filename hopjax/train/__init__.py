@@ -10,6 +10,7 @@ from ._config import PAPER_LAYERS as PAPER_LAYERS, TrainConfig as TrainConfig
 from ._evaluate import evaluate as evaluate
 from ._loop import load_data as load_data, train as train
 from ._madam import madam as madam, MadamState as MadamState
+from ._papers_storage import papers_reference_rms as papers_reference_rms
 from ._schedule import epoch_linear_decay as epoch_linear_decay
 from ._step import (
     loss_and_accuracy as loss_and_accuracy,

@@ -12,6 +12,7 @@ import hopjax as hj
 from hopjax._solve import papers_damping
 
 from ._madam import madam
+from ._papers_storage import papers_reference_rms
 from ._schedule import epoch_linear_decay
 
 
@@ -178,8 +179,12 @@ class TrainConfig:
         return epoch_linear_decay(self.resolved_learning_rate, steps_per_epoch, self.epochs)
 
     def make_optimiser(self, steps_per_epoch: int) -> optax.GradientTransformation:
-        """Madam (`p_scale=1024`, `g_bound=3`) on `make_schedule`."""
-        return madam(self.make_schedule(steps_per_epoch))
+        """Madam (`p_scale=1024`, `g_bound=3`) on `make_schedule`, each tensor bounded
+        as in the papers' storage for this update scheme (`papers_reference_rms`)."""
+        return madam(
+            self.make_schedule(steps_per_epoch),
+            reference_rms=papers_reference_rms(self.update),
+        )
 
     def keys(self):
         """`(model_key, data_key)` from `seed`."""

@@ -1,6 +1,7 @@
 r"""Madam: multiplicative weight updates (Bernstein, Vahdat, Yue & Liu 2020), as the
 papers' code implements it (``hopdeq/madam.py``)."""
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
@@ -24,6 +25,7 @@ def madam(
     p_scale: float = 1024.0,
     g_bound: float = 3.0,
     beta: float = 0.999,
+    reference_rms: Callable[[PyTree], PyTree] | None = None,
 ) -> optax.GradientTransformation:
     r"""Madam as an `optax.GradientTransformation` (pass `params` to `update`).
 
@@ -34,7 +36,8 @@ def madam(
       g_\text{bound}]$;
     - $p \leftarrow \operatorname{clip}(p\,\exp(-\eta_t\,\hat g\,\operatorname{sign}
       p),\ \pm p_\text{max})$, with $p_\text{max} = p_\text{scale}\cdot
-      \operatorname{RMS}(p_0)$ fixed at initialisation.
+      \operatorname{RMS}(p_0)$ fixed at initialisation, the RMS taken over the tensor
+      as stored (`reference_rms`).
 
     Signs never change and zeros stay zero. The returned updates are additive
     ($p_\text{new} - p$), so `optax.apply_updates` applies them. `learning_rate` may be
@@ -47,6 +50,10 @@ def madam(
         1024, the papers').
     - `g_bound`: the clip of the normalised gradient (default 3, the papers').
     - `beta`: the second-moment decay $\beta \in [0, 1)$ (default 0.999).
+    - `reference_rms`: `params -> ` a pytree of the same structure holding the RMS
+        each tensor's bound is taken from; `None` (default) takes each tensor's own RMS.
+        [`hopjax.train.papers_reference_rms`][] gives the papers' storage, where the
+        layer matrices live in one zero-padded matrix whose RMS is smaller.
 
     **Returns:** an `optax.GradientTransformation` whose `update(grads, state, params)`
     requires `params`.
@@ -57,13 +64,16 @@ def madam(
             f"p_scale={p_scale}, g_bound={g_bound}, beta={beta}."
         )
 
+    def own_rms(params):
+        return jax.tree.map(lambda p: jnp.sqrt(jnp.mean(jnp.square(p))), params)
+
+    rms = own_rms if reference_rms is None else reference_rms
+
     def init(params):
         return MadamState(
             count=jnp.zeros((), jnp.int32),
             second_moment=jax.tree.map(jnp.zeros_like, params),
-            max_magnitude=jax.tree.map(
-                lambda p: p_scale * jnp.sqrt(jnp.mean(jnp.square(p))), params
-            ),
+            max_magnitude=jax.tree.map(lambda r: p_scale * r, rms(params)),
         )
 
     def update(updates, state, params=None):
