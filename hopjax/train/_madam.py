@@ -20,6 +20,11 @@ class MadamState(NamedTuple):
     max_magnitude: PyTree
 
 
+def tensor_rms(p: Array) -> Array:
+    """$\\sqrt{\\operatorname{mean}(p^2)}$, the RMS of one tensor."""
+    return jnp.sqrt(jnp.mean(jnp.square(p)))
+
+
 def madam(
     learning_rate: float | optax.Schedule,
     p_scale: float = 1024.0,
@@ -65,7 +70,7 @@ def madam(
         )
 
     def own_rms(params):
-        return jax.tree.map(lambda p: jnp.sqrt(jnp.mean(jnp.square(p))), params)
+        return jax.tree.map(tensor_rms, params)
 
     rms = own_rms if reference_rms is None else reference_rms
 

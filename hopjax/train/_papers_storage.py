@@ -7,6 +7,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._model import AbstractHopfieldNetwork
+from ._madam import tensor_rms
 
 
 def _pooled_rms(tensors, size: int) -> Float[Array, ""]:
@@ -50,31 +51,24 @@ def papers_reference_rms(
         raise ValueError(f"update must be 'synchronous' or 'even_odd', got {update!r}.")
 
     def reference_rms(params: AbstractHopfieldNetwork) -> AbstractHopfieldNetwork:
-        biases = params.biases
-        sizes = [b.shape[-1] for b in biases]
-        odd = [i for i in range(len(sizes)) if i % 2 == 0]  # biases[i] is layer i + 1
-        even = [i for i in range(len(sizes)) if i % 2 == 1]
-        n_odd = sum(sizes[i] for i in odd)
-        n_even = sum(sizes[i] for i in even)
         layer_matrices = params.weights[1:]
+        odd_biases, even_biases = params.biases[0::2], params.biases[1::2]  # layers 1, 3, ...
+        n_odd = sum(b.shape[-1] for b in odd_biases)
+        n_even = sum(b.shape[-1] for b in even_biases)
         if update == "synchronous":
             n = n_odd + n_even
             w_rms = _pooled_rms([*layer_matrices, *layer_matrices], n * n)
-            bias_rms = [_pooled_rms(biases, n)] * len(biases)
+            bias_rms = (_pooled_rms(params.biases, n),) * 2
         else:
             w_rms = _pooled_rms(layer_matrices, n_odd * n_even)
-            odd_rms = _pooled_rms([biases[i] for i in odd], n_odd)
-            even_rms = _pooled_rms([biases[i] for i in even], n_even)
-            bias_rms = [odd_rms if i % 2 == 0 else even_rms for i in range(len(sizes))]
-        own = [jnp.sqrt(jnp.mean(jnp.square(w))) for w in params.weights[:1]]
-        skips = [jnp.sqrt(jnp.mean(jnp.square(w))) for w in params.skip_weights]
+            bias_rms = (_pooled_rms(odd_biases, n_odd), _pooled_rms(even_biases, n_even))
         return eqx.tree_at(
             lambda m: (m.weights, m.biases, m.skip_weights),
             params,
             (
-                tuple(own + [w_rms] * len(layer_matrices)),
-                tuple(bias_rms),
-                tuple(skips),
+                (tensor_rms(params.weights[0]),) + (w_rms,) * len(layer_matrices),
+                tuple(bias_rms[i % 2] for i in range(len(params.biases))),
+                tuple(tensor_rms(w) for w in params.skip_weights),
             ),
         )
 
