@@ -53,3 +53,18 @@ def test_speed_script_writes_rows_with_roofline(tmp_path):
     assert row["train_step_ms"] > 0 and row["floor_per_iteration_ms"] > 0
     assert row["flops_per_iteration"] == 4 * 8 * 1990 * 10
     assert row["argmax_agreement_vs_float32"] == 1.0
+
+
+def test_table2_papers_epochs_takes_the_synchronous_chn_early(tmp_path):
+    data = write_mnist_like(tmp_path / "idx", 128, 32)
+    out = tmp_path / "t2"
+    stdout = run_benchmark(
+        "table2.py", "--rows", "chn3", "--variants", "sync-picard", "--seeds", "0",
+        "--epochs", "4", "--papers-epochs", "--data-dir", data, "--trace-samples", "8",
+        "--out", out, "--no-progress",
+    )
+    assert "| 3 | CHN (3 epochs) |" in stdout and "| 39.1 / 97.0 |" in stdout
+    (run,) = json.loads(out.with_suffix(".json").read_text())["runs"]
+    assert run["epochs"] == 3 and run["config"]["epochs"] == 4  # the 4-epoch schedule, stopped
+    metrics = (tmp_path / "t2-runs" / "chn3-sync-picard-seed0-epoch3" / "metrics.jsonl")
+    assert len(metrics.read_text().splitlines()) == 3
