@@ -15,6 +15,7 @@ from ._adjoint import (
     GMRESAdjoint as GMRESAdjoint,
     RecurrentBackprop as RecurrentBackprop,
     UnrolledBackprop as UnrolledBackprop,
+    UnrolledRecurrentBackprop as UnrolledRecurrentBackprop,
 )
 from ._energy import energy as energy
 from ._residual import equation_residual as equation_residual

@@ -130,6 +130,55 @@ class RecurrentBackprop(AbstractBackward):
         return jax.lax.fori_loop(1, self.steps, body, cotangent)
 
 
+class UnrolledRecurrentBackprop(AbstractBackward):
+    r"""Recurrent backpropagation as the papers' code computes it: backpropagate
+    through $K$ further map calls started at the solution.
+
+    With $z_0 = s^*$ held fixed and $z_{k+1} = f(z_k, \theta)$, the parameter gradient
+    is that of $z_K$, with the loss's cotangent $g = \partial\ell/\partial s^*$
+    injected at $z_K$:
+    $\partial\ell/\partial\theta = \sum_{k<K} (\partial f/\partial\theta|_{z_k})^T
+    J_{k+1}^T \cdots J_{K-1}^T g$, $J_k = \partial f/\partial s|_{z_k}$.
+    At an exact equilibrium every $z_k = s^*$ and this is [`hopjax.RecurrentBackprop`][]
+    term by term. Where the solve stopped short of one (a cap reached, a 2-cycle),
+    the Jacobians are taken along the $K$-step trajectory instead of at the last
+    iterate, which is what the papers' training saw. Memory grows with $K$ (one state
+    per step).
+
+    **Arguments:**
+
+    - `steps`: $K \ge 1$ (default 8).
+    """
+
+    steps: int = 8
+
+    def __check_init__(self):
+        check_positive_int("UnrolledRecurrentBackprop steps", self.steps)
+
+    def adjoint_vector(self, transpose_jacobian, cotangent, forward_solver):
+        raise NotImplementedError(
+            "UnrolledRecurrentBackprop differentiates through map calls; use "
+            "parameter_cotangent."
+        )
+
+    def parameter_cotangent(
+        self,
+        fn: Callable[[PyTree, PyTree], PyTree],
+        y_star: PyTree,
+        params: PyTree,
+        cotangent: PyTree,
+    ) -> PyTree:
+        r"""Return the cotangent of `params`: the VJP of
+        $\theta \mapsto f^K(s^*, \theta)$ with `cotangent`."""
+
+        def unrolled(params):
+            return jax.lax.fori_loop(0, self.steps, lambda _, y: fn(y, params), y_star)
+
+        _, vjp = eqx.filter_vjp(unrolled, params)
+        (grad_params,) = vjp(cotangent)
+        return grad_params
+
+
 class GMRESAdjoint(AbstractBackward):
     r"""Solve the linear system $(I - J^T)\,w = g$ matrix-free with GMRES (lineax).
 

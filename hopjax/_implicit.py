@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import optimistix as optx
 from jaxtyping import PyTree
 
-from ._adjoint import AbstractBackward, UnrolledBackprop
+from ._adjoint import AbstractBackward, UnrolledBackprop, UnrolledRecurrentBackprop
 from ._solver._monitor import ConvergenceMonitor
 
 
@@ -77,6 +77,12 @@ def _implicit_bwd(
         grad_y,
         is_leaf=lambda v: v is None,
     )
+    if batch_axes is None:
+        batched_fn = fn
+    else:
+        batched_fn = eqx.filter_vmap(fn, in_axes=(0, batch_axes[1]))
+    if isinstance(backward, UnrolledRecurrentBackprop):
+        return backward.parameter_cotangent(batched_fn, y_star, params, cotangent)
 
     def adjoint_one(y_star, cotangent, params):
         _, vjp_states = eqx.filter_vjp(lambda y: fn(y, params), y_star)
@@ -84,7 +90,6 @@ def _implicit_bwd(
 
     if batch_axes is None:
         w = adjoint_one(y_star, cotangent, params)
-        batched_fn = fn
     else:
         # Each sample's adjoint is solved on its own (its own convergence), but the
         # parameter VJP goes through the batched map, so the cotangent of a shared
@@ -93,7 +98,6 @@ def _implicit_bwd(
         w = eqx.filter_vmap(adjoint_one, in_axes=(0, 0, params_axis))(
             y_star, cotangent, params
         )
-        batched_fn = eqx.filter_vmap(fn, in_axes=(0, params_axis))
     _, vjp_params = eqx.filter_vjp(lambda p: batched_fn(y_star, p), params)
     (grad_params,) = vjp_params(w)
     return grad_params

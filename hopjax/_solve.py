@@ -148,6 +148,7 @@ def solve(
         papers' choice: 0.5 for a synchronous CHN, 0 otherwise.
     - `backward`: [`hopjax.FixedPointAdjoint`][] (default, exact implicit gradient),
         [`hopjax.RecurrentBackprop`][] (the papers' $K$ Picard steps),
+        [`hopjax.UnrolledRecurrentBackprop`][] (the same, computed as the papers' code),
         [`hopjax.GMRESAdjoint`][], or [`hopjax.UnrolledBackprop`][] (baseline).
     - `throw`: if True, raise [`hopjax.NonConvergenceError`][] naming the number of
         samples that did not converge. Under `jax.jit` the check runs on the host
@@ -183,7 +184,8 @@ def solve(
     if not isinstance(backward, AbstractBackward):
         raise TypeError(
             "backward must be a hopjax backward mode (FixedPointAdjoint, "
-            f"RecurrentBackprop, GMRESAdjoint, UnrolledBackprop), got {backward!r}."
+            "RecurrentBackprop, UnrolledRecurrentBackprop, GMRESAdjoint, "
+            f"UnrolledBackprop), got {backward!r}."
         )
     if damping is None:
         damping = papers_damping(type(model), update)

@@ -96,6 +96,7 @@ def test_non_float_model_dtype():
         (lambda: hj.Anderson(history=0), "history >= 1"),
         (lambda: hj.Anderson(regularisation=-1.0), "non-negative regularisation"),
         (lambda: hj.RecurrentBackprop(steps=0), "steps must be a positive integer"),
+        (lambda: hj.UnrolledRecurrentBackprop(steps=-1), "steps must be a positive integer"),
         (lambda: hj.FixedPointAdjoint(rtol=-1.0), "non-negative rtol"),
         (lambda: hj.GMRESAdjoint(restart=0), "restart must be a positive integer"),
         (lambda: hj.CHN((6, 5, 3), key=jax.random.PRNGKey(0), inner_steps=0), "inner_steps"),

@@ -102,17 +102,56 @@ def test_recurrent_backprop_is_the_truncated_neumann_series(getkey):
 
         np.testing.assert_allclose(jax.grad(loss)(x), want, rtol=1e-9, atol=1e-12)
         truncated[steps] = want
+        # At an exact equilibrium the papers' unrolled form is the same series.
+        unrolled = hj.UnrolledRecurrentBackprop(steps=steps)
+        grad_unrolled = jax.grad(lambda x: hj.solve(
+            model, x, update="synchronous", solver=hj.Anderson(), rtol=1e-14,
+            max_steps=3000, backward=unrolled).output[-1])(x)
+        np.testing.assert_allclose(grad_unrolled, want, rtol=1e-9, atol=1e-12)
     exact = jac_x.T @ jnp.linalg.solve(jnp.eye(len(g)) - jac_s.T, g)
     errors = [float(jnp.linalg.norm(truncated[k] - exact)) for k in (1, 3, 8)]
     assert errors[0] > 1e-3 and errors[0] > errors[1] > errors[2]  # converging series
+
+
+def test_unrolled_recurrent_backprop_follows_the_trajectory_off_equilibrium(getkey):
+    """Stopped short of the equilibrium (3 steps), the papers' RBP is
+    sum_k (df/dx at z_k)^T J_{k+1}^T ... J_{K-1}^T g along z_{k+1} = f(z_k) from the
+    returned state z_0: checked against explicit Jacobians; it is not the series with J
+    frozen at z_0 (hj.RecurrentBackprop)."""
+    sizes = DEPTHS[3]
+    model = make_model("ham", sizes, getkey(), weight_scale=1.5)
+    x = random_input(getkey(), sizes[0])
+    steps = 4
+    solve = lambda x, backward: hj.solve(
+        model, x, update="synchronous", solver=hj.Picard(), max_steps=3, backward=backward)
+    eq = solve(x, hj.RecurrentBackprop(steps))
+    assert not eq.converged
+    splits = np.cumsum([s.shape[0] for s in eq.states])[:-1]
+
+    def flat_map(flat, x):
+        states = tuple(jnp.split(flat, splits))
+        return jnp.concatenate(hj.synchronous_map(model, hj.input_drive(model, x), states))
+
+    trajectory = [jnp.concatenate(eq.states)]
+    for _ in range(steps - 1):
+        trajectory.append(flat_map(trajectory[-1], x))
+    g = jnp.zeros_like(trajectory[0]).at[-1].set(1.0)
+    want, w = jnp.zeros_like(x), g
+    for z in reversed(trajectory):  # w = J_{k+1}^T ... J_{K-1}^T g
+        want = want + jax.jacobian(flat_map, argnums=1)(z, x).T @ w
+        w = jax.jacobian(flat_map, argnums=0)(z, x).T @ w
+    got = jax.grad(lambda x: solve(x, hj.UnrolledRecurrentBackprop(steps)).output[-1])(x)
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+    frozen = jax.grad(lambda x: solve(x, hj.RecurrentBackprop(steps)).output[-1])(x)
+    assert float(jnp.linalg.norm(frozen - want)) > 1e-3 * float(jnp.linalg.norm(want))
 
 
 @pytest.mark.parametrize("kind", ["ham", "chn"])
 @pytest.mark.parametrize(
     "backward",
     [hj.FixedPointAdjoint(rtol=1e-13, max_steps=2000), hj.RecurrentBackprop(steps=5),
-     hj.GMRESAdjoint(rtol=1e-12, atol=1e-14)],
-    ids=["fixed-point", "rbp", "gmres"],
+     hj.UnrolledRecurrentBackprop(steps=5), hj.GMRESAdjoint(rtol=1e-12, atol=1e-14)],
+    ids=["fixed-point", "rbp", "rbp-unrolled", "gmres"],
 )
 def test_gradients_of_a_batch_sum_over_samples(kind, backward, getkey):
     # The batched solve takes the parameter VJP through the batched map (one product

@@ -19,7 +19,7 @@ from ._schedule import epoch_linear_decay
 MODELS = {"ham": hj.HAM, "chn": hj.CHN}
 UPDATES = ("even_odd", "synchronous")
 SOLVERS = {"anderson": hj.Anderson, "picard": hj.Picard}
-BACKWARDS = ("rbp", "fixed-point", "gmres", "unrolled")
+BACKWARDS = ("rbp", "rbp-unrolled", "fixed-point", "gmres", "unrolled")
 PAPER_LAYERS = {
     3: (784, 1990, 10),
     5: (784, 1280, 510, 200, 10),
@@ -52,6 +52,8 @@ class TrainConfig:
     - `update`: `"even_odd"` (default) or `"synchronous"`.
     - `solver`: `"anderson"` (default) or `"picard"`, with their default settings.
     - `backward`: `"rbp"` ([`hopjax.RecurrentBackprop`][], the papers', default),
+        `"rbp-unrolled"` ([`hopjax.UnrolledRecurrentBackprop`][]: the same $K$ steps
+        backpropagated along the trajectory from the solution, as the papers' code),
         `"fixed-point"`, `"gmres"` or `"unrolled"`.
     - `epochs`: the number of epochs (default 10).
     - `seed`: seeds the initialisation and the shuffling (default 0).
@@ -153,6 +155,7 @@ class TrainConfig:
         steps = self.resolved_backward_steps
         return {
             "rbp": lambda: hj.RecurrentBackprop(steps),
+            "rbp-unrolled": lambda: hj.UnrolledRecurrentBackprop(steps),
             "fixed-point": lambda: hj.FixedPointAdjoint(
                 max_steps=self.backward_steps or 500
             ),
