@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 import hopjax as hj
 import hopjax.plot
 from hopjax.data import load_dataset
-from hopjax.train import evaluate, PAPER_LAYERS, read_header, train, TrainConfig
+from hopjax.train import BACKWARDS, evaluate, PAPER_LAYERS, read_header, train, TrainConfig
 
 
 RESULTS = pathlib.Path(__file__).parent / "results"
@@ -110,10 +110,13 @@ def run_one(row, variant, seed, args, data):
         model=model_name, layer_sizes=layers, update=update, solver=solver,
         epochs=args.epochs, seed=seed, dataset=args.dataset, data_dir=args.data_dir,
         train_examples=args.train_examples, test_examples=args.test_examples,
+        backward=args.backward,
     )
     epochs = taken_at(row, variant, args)
     out = pathlib.Path(args.runs_dir) / (
-        f"{row}-{variant}-seed{seed}" + ("" if epochs == args.epochs else f"-epoch{epochs}"))
+        f"{row}-{variant}-seed{seed}"
+        + ("" if args.backward == TrainConfig.backward else f"-{args.backward}")
+        + ("" if epochs == args.epochs else f"-epoch{epochs}"))
     checkpoint = out / "checkpoint.eqx"
     done = read_header(checkpoint)["epoch"] if checkpoint.exists() else 0
     if done > epochs:
@@ -162,7 +165,8 @@ def aggregate(runs):
 def markdown(table, args, description):
     early = "(synchronous CHNs taken earlier, as the papers did) " if args.papers_epochs else ""
     lines = [
-        f"Table 2 reproduction on {description}; {args.epochs} epoch(s) {early}seeds "
+        f"Table 2 reproduction on {description}; {args.epochs} epoch(s) {early}"
+        f"trained with --backward {args.backward}, seeds "
         f"{args.seeds}, {args.test_examples or 'all'} test images, backend "
         f"{jax.default_backend()} ({platform.processor() or platform.machine()}).",
         "Iterations: the papers' count (0-based index of the first step within rtol 1e-4 of "
@@ -233,6 +237,10 @@ def main():
     parser.add_argument("--papers-epochs", action="store_true",
                         help="take the synchronous CHN after 3 epochs and CHN-DEQ after 4 "
                         "(of the --epochs schedule), as the papers' Table 2 did")
+    parser.add_argument("--backward", default=TrainConfig.backward, choices=BACKWARDS,
+                        help="the training gradient (default: the papers' recurrent "
+                        "backprop, rbp-unrolled); runs with another go to "
+                        "<row>-<variant>-seed<k>-<backward>/")
     parser.add_argument("--dataset", default="fashion-mnist", choices=["mnist", "emnist-mnist", "fashion-mnist"])
     parser.add_argument("--data-dir", help="directory of MNIST-format IDX files "
                         "(default: $HOPJAX_DATA_DIR, else Debian's Fashion-MNIST or tfds)")

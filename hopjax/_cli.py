@@ -10,7 +10,7 @@ from .data import DatasetNotFoundError, TFDS_NAMES
 
 
 def _parser() -> argparse.ArgumentParser:
-    from .train._config import BACKWARDS, MODELS, SOLVERS, UPDATES
+    from .train._config import BACKWARDS, MODELS, SOLVERS, TrainConfig, UPDATES
 
     parser = argparse.ArgumentParser(
         prog="hopjax",
@@ -26,8 +26,10 @@ def _parser() -> argparse.ArgumentParser:
     shape.add_argument("--layers", type=int, nargs="+", metavar="D", help="layer sizes, input first (e.g. 784 512 10)")
     train.add_argument("--update", choices=UPDATES, default="even_odd")
     train.add_argument("--solver", choices=sorted(SOLVERS), default="anderson")
-    train.add_argument("--backward", choices=BACKWARDS, default="rbp",
-                       help="rbp: the papers' recurrent backprop (default)")
+    train.add_argument("--backward", choices=BACKWARDS, default=TrainConfig.backward,
+                       help="rbp-unrolled: the papers' recurrent backprop, as their code "
+                       "computes it (default); rbp: the same series with the Jacobian at "
+                       "the solution (equal at an exact equilibrium)")
     train.add_argument("--epochs", type=int, default=10)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--dataset", choices=sorted(TFDS_NAMES), default="fashion-mnist")

@@ -7,6 +7,8 @@ import jax
 import numpy as np
 import pytest
 
+import hopjax as hj
+
 from hopjax.data import load_dataset
 from hopjax.train import CheckpointError, TrainConfig, train
 
@@ -80,6 +82,9 @@ def test_config_recipe_and_bad_settings():
     assert (seven.resolved_max_steps, seven.resolved_backward_steps) == (120, 24)
     chn_sync = TrainConfig(model="chn", update="synchronous")
     assert (chn_sync.damping, chn_sync.resolved_max_steps, chn_sync.resolved_backward_steps) == (0.5, 80, 16)
+    # The papers' recurrent backprop, computed as their code does (unrolled from s*).
+    assert chn_sync.make_backward() == hj.UnrolledRecurrentBackprop(16)
+    assert TrainConfig(backward="rbp").make_backward() == hj.RecurrentBackprop(8)
     assert TrainConfig(model="chn").resolved_max_steps == 40
     assert TrainConfig.from_dict(json.loads(five.to_json())) == five
     for bad, message in [

@@ -6,7 +6,11 @@ from ._checkpoint import (
     read_header as read_header,
     save_checkpoint as save_checkpoint,
 )
-from ._config import PAPER_LAYERS as PAPER_LAYERS, TrainConfig as TrainConfig
+from ._config import (
+    BACKWARDS as BACKWARDS,
+    PAPER_LAYERS as PAPER_LAYERS,
+    TrainConfig as TrainConfig,
+)
 from ._evaluate import evaluate as evaluate
 from ._loop import load_data as load_data, train as train
 from ._madam import madam as madam, MadamState as MadamState
