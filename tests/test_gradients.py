@@ -14,6 +14,7 @@ EXACT_MODES = {
     "fixed_point_anderson": hj.FixedPointAdjoint(solver=hj.Anderson(rtol=1e-13), max_steps=3000),
     "gmres": hj.GMRESAdjoint(rtol=1e-12, atol=1e-14),
     "recurrent_backprop_long": hj.RecurrentBackprop(steps=600),
+    "recurrent_backprop_unrolled_long": hj.UnrolledRecurrentBackprop(steps=600),
     "unrolled": hj.UnrolledBackprop(),
 }
 
