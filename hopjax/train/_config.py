@@ -20,6 +20,8 @@ MODELS = {"ham": hj.HAM, "chn": hj.CHN}
 UPDATES = ("even_odd", "synchronous")
 SOLVERS = {"anderson": hj.Anderson, "picard": hj.Picard}
 BACKWARDS = ("rbp", "rbp-unrolled", "fixed-point", "gmres", "unrolled")
+"""The names `TrainConfig.backward` accepts (`hopjax train --backward`), each one of
+hopjax's backward modes: see [`hopjax.train.TrainConfig`][]."""
 PAPER_LAYERS = {
     3: (784, 1990, 10),
     5: (784, 1280, 510, 200, 10),
