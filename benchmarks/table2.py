@@ -103,6 +103,12 @@ def paper_mnist(row: str, variant: str, epochs: int):
     return PAPER_MNIST[(row, variant)] if epochs == PAPER_EPOCHS.get((row, variant), 10) else None
 
 
+EPOCH_KEYS = ("test_accuracy", "test_paper_iterations", "test_not_converged", "train_loss",
+              "train_time_s")
+"""What each run's record keeps of every epoch, from its metrics.jsonl (the run
+directories themselves are not committed)."""
+
+
 def run_one(row, variant, seed, args, data):
     model_name, layers = ROWS[row]
     update, solver, _ = VARIANTS[variant]
@@ -131,6 +137,7 @@ def run_one(row, variant, seed, args, data):
         "row": row, "variant": variant, "seed": seed, "epochs": epochs,
         "test_accuracy": report["accuracy"],
         "first_epoch_test_accuracy": history[0]["test_accuracy"],
+        "by_epoch": {key: [h[key] for h in history] for key in EPOCH_KEYS},
         "paper_iterations": report["paper_iterations"]["mean"],
         "steps": report["steps"]["mean"],
         "not_converged": report["not_converged"],

@@ -66,5 +66,7 @@ def test_table2_papers_epochs_takes_the_synchronous_chn_early(tmp_path):
     assert "| 3 | CHN (3 epochs) |" in stdout and "| 39.1 / 97.0 |" in stdout
     (run,) = json.loads(out.with_suffix(".json").read_text())["runs"]
     assert run["epochs"] == 3 and run["config"]["epochs"] == 4  # the 4-epoch schedule, stopped
+    assert len(run["by_epoch"]["test_accuracy"]) == 3
+    assert run["by_epoch"]["test_accuracy"][-1] == run["test_accuracy"]
     metrics = (tmp_path / "t2-runs" / "chn3-sync-picard-seed0-epoch3" / "metrics.jsonl")
     assert len(metrics.read_text().splitlines()) == 3
