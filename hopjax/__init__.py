@@ -19,6 +19,7 @@ from ._adjoint import (
 )
 from ._energy import energy as energy
 from ._residual import equation_residual as equation_residual
+from ._stability import spectral_radius as spectral_radius
 from ._implicit import implicit_fixed_point as implicit_fixed_point
 from ._maps import (
     auxiliary_layers as auxiliary_layers,

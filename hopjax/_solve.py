@@ -68,6 +68,20 @@ def papers_damping(model_type: type, update: str) -> float:
     return 0.5 if issubclass(model_type, CHN) and update == "synchronous" else 0.0
 
 
+def iterated_map(name: str, model: AbstractHopfieldNetwork, update: str, damping):
+    """The map `solve` iterates: `update`'s map, damped by `damping` (`None`: the
+    papers' damping); `name` (the caller) goes into the error for a bad argument."""
+    if update not in _MAPS:
+        raise ValueError(
+            f"{name}: update must be one of {sorted(_MAPS)}, got {update!r}."
+        )
+    if damping is None:
+        damping = papers_damping(type(model), update)
+    check_damping(name, damping)
+    fixed_point_map = _MAPS[update]
+    return damped_map(fixed_point_map, 1.0 - damping) if damping > 0 else fixed_point_map
+
+
 class NonConvergenceError(RuntimeError):
     """Raised by `solve(..., throw=True)` when some samples did not converge."""
 
@@ -168,10 +182,7 @@ def solve(
         raise TypeError(
             f"model must be a hopjax.HAM or hopjax.CHN, got {type(model).__name__}."
         )
-    if update not in _MAPS:
-        raise ValueError(
-            f"update must be one of {sorted(_MAPS)}, got {update!r}."
-        )
+    fixed_point_map = iterated_map("solve", model, update, damping)
     solver = Anderson() if solver is None else solver
     if not isinstance(solver, (Picard, Anderson)):
         raise TypeError(
@@ -187,18 +198,12 @@ def solve(
             "RecurrentBackprop, UnrolledRecurrentBackprop, GMRESAdjoint, "
             f"UnrolledBackprop), got {backward!r}."
         )
-    if damping is None:
-        damping = papers_damping(type(model), update)
-    check_damping("solve", damping)
     x = _check_input(model, x)
     dtype = jnp.result_type(x.dtype, *(w.dtype for w in model.weights))
     x = check_finite(x.astype(dtype), "The input x")
     model = check_finite(model, "The model's parameters")
     solver = eqx.tree_at(lambda s: s.rtol, solver, rtol)
 
-    fixed_point_map = _MAPS[update]
-    if damping > 0:
-        fixed_point_map = damped_map(fixed_point_map, 1.0 - damping)
     fn = _SolverFn(fixed_point_map)
     options = {"trace_length": max_steps if trace else 0, "early_stop": early_stop}
     y0 = initial_states(model, update, dtype)
