@@ -92,24 +92,17 @@ def _train(args, parser) -> int:
 
 
 def _evaluate(args, parser) -> int:
-    import dataclasses
-
     import jax
 
-    from .train import evaluate, load_checkpoint, load_data, read_header
+    from .train import evaluate, load_data, load_trained_model
 
     path = pathlib.Path(args.checkpoint)
     if path.is_dir():
         path = path / "checkpoint.eqx"
-    config = read_header(path)["config"]
-    config = dataclasses.replace(
-        config,
-        data_dir=args.data_dir or config.data_dir,
-        test_examples=args.test_examples or config.test_examples,
-        train_examples=1,
+    changes = {"data_dir": args.data_dir, "test_examples": args.test_examples}
+    config, epoch, model = load_trained_model(
+        path, train_examples=1, **{k: v for k, v in changes.items() if v}
     )
-    model, _, opt_state, data_key = config.initial_state(steps_per_epoch=1)
-    _, epoch, model, _, _ = load_checkpoint(path, (model, opt_state, data_key))
     data = load_data(config)
     report = evaluate(
         model, data.test_images, data.test_labels, config.solve_options(backward=False),

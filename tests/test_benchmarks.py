@@ -70,3 +70,21 @@ def test_table2_papers_epochs_takes_the_synchronous_chn_early(tmp_path):
     assert run["by_epoch"]["test_accuracy"][-1] == run["test_accuracy"]
     metrics = (tmp_path / "t2-runs" / "chn3-sync-picard-seed0-epoch3" / "metrics.jsonl")
     assert len(metrics.read_text().splitlines()) == 3
+
+
+def test_stability_script_reads_a_training_run(tmp_path):
+    from hopjax.train import TrainConfig, train
+
+    data = write_mnist_like(tmp_path / "idx", 128, 32)
+    config = TrainConfig(model="chn", layer_sizes=(784, 24, 10), update="synchronous",
+                         solver="anderson", epochs=1, data_dir=str(data))
+    train(config, tmp_path / "run", progress=False)
+    out = tmp_path / "stability.json"
+    stdout = run_benchmark("stability.py", tmp_path / "run", "--test-examples", "16",
+                           "--data-dir", data, "--out", out)
+    assert "| run | epoch |" in stdout
+    (result,) = json.loads(out.read_text())["results"]
+    assert result["epoch"] == 1 and result["samples"] == 16
+    assert 0 < result["radius"]["median"] and result["picard_agrees_with_radius"] == 1.0
+    for form in ("rbp", "rbp-unrolled"):
+        assert -1 <= result["gradients"][form]["cosine_vs_exact"] <= 1

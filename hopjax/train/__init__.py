@@ -3,6 +3,7 @@
 from ._checkpoint import (
     CheckpointError as CheckpointError,
     load_checkpoint as load_checkpoint,
+    load_trained_model as load_trained_model,
     read_header as read_header,
     save_checkpoint as save_checkpoint,
 )

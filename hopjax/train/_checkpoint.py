@@ -6,6 +6,7 @@ rebuilds the pytree structure from the settings, so a checkpoint written for oth
 settings, or a damaged file, is reported instead of loaded.
 """
 
+import dataclasses
 import json
 import os
 import pathlib
@@ -116,3 +117,27 @@ def load_checkpoint(path, like, config: TrainConfig | None = None):
             f"{path} could not be read: {type(error).__name__}: {error}"
         ) from error
     return saved, header["epoch"], model, opt_state, jax.random.wrap_key_data(key_data)
+
+
+def load_trained_model(path, **changes):
+    """The trained model of a run, with its settings: what evaluation and analysis need
+    (no optimiser state).
+
+    **Arguments:**
+
+    - `path`: a checkpoint file, or a `hopjax train` run directory holding
+        `checkpoint.eqx`.
+    - `**changes`: settings to replace in the returned config (e.g. `data_dir`,
+        `test_examples`); they do not affect loading.
+
+    **Returns:** `(config, epoch, model)`.
+
+    **Raises:** [`hopjax.train.CheckpointError`][] as [`hopjax.train.load_checkpoint`][].
+    """
+    path = pathlib.Path(path)
+    if path.is_dir():
+        path = path / "checkpoint.eqx"
+    config = read_header(path)["config"]
+    model, _, opt_state, data_key = config.initial_state(steps_per_epoch=1)
+    _, epoch, model, _, _ = load_checkpoint(path, (model, opt_state, data_key))
+    return dataclasses.replace(config, **changes), epoch, model
