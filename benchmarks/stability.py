@@ -2,18 +2,20 @@
 
 For each `hopjax train` run directory, on the first --test-examples test images:
 
-- the equilibria the run's own solver finds (as evaluation does), and the spectral
-  radius rho of the iterated map's Jacobian at each (`hj.spectral_radius`);
-- whether Picard iteration on the same map converges, within the run's cap and within
-  --picard-steps, against rho < 1 (Picard can only converge to an equilibrium with
-  rho <= 1; near 1 it needs many steps);
+- how many converge with the run's own solver and cap (as evaluation counts);
+- the equilibria, found by Anderson with up to --steps steps, and the spectral radius
+  rho of the iterated map's Jacobian at each (`hj.spectral_radius`);
+- whether Picard iteration on the same map converges within --steps, against rho < 1
+  (Picard can only converge to an equilibrium with rho <= 1; near 1 it needs many
+  steps);
 - the parameter gradient of the papers' loss on that batch under the recurrent-backprop
   forms (the papers' unrolled one and the one frozen at the solution, K steps as
   trained) against the exact implicit gradient (GMRES): cosine and norm ratio.
 
     python benchmarks/stability.py benchmarks/results/table2-runs/chn3-sync-anderson-seed0-epoch4
 
-Prints a table; writes benchmarks/results/stability.json (or --out).
+Prints a table; writes it and the numbers to benchmarks/results/stability.{md,json} (or
+--out, without suffix).
 """
 
 import argparse
@@ -47,12 +49,12 @@ def analyse(run: pathlib.Path, args) -> dict:
     data = load_data(config)
     x, labels = jnp.asarray(data.test_images), jnp.asarray(data.test_labels)
     options = config.solve_options(backward=False)
-    eq = hj.solve(model, x, **options)
+    own = np.asarray(hj.solve(model, x, **options).converged)
+    long = dict(options, max_steps=args.steps)
+    eq = hj.solve(model, x, **dict(long, solver=hj.Anderson()))
     radius = np.asarray(hj.spectral_radius(model, x, eq.states, update=config.update))
     converged = np.asarray(eq.converged)
-    picard_within_cap = np.asarray(hj.solve(model, x, **dict(options, solver=hj.Picard())).converged)
-    picard_converged = np.asarray(hj.solve(
-        model, x, **dict(options, solver=hj.Picard(), max_steps=args.picard_steps)).converged)
+    picard_converged = np.asarray(hj.solve(model, x, **dict(long, solver=hj.Picard())).converged)
     exact = flat_gradient(model, x, labels, dict(options, backward=hj.GMRESAdjoint()))
     steps = config.resolved_backward_steps
     gradients = {}
@@ -67,16 +69,16 @@ def analyse(run: pathlib.Path, args) -> dict:
     return {
         "run": str(run), "epoch": epoch, "samples": int(x.shape[0]),
         "model": config.model, "layers": list(config.layer_sizes), "update": config.update,
-        "solver": config.solver, "backward_steps": steps,
-        "converged": float(converged.mean()),
+        "solver": config.solver, "backward": config.backward, "backward_steps": steps,
+        "converged_own_solver": float(own.mean()),
+        "steps": args.steps,
+        "anderson_converged": float(converged.mean()),
         "radius": {
             "median": float(np.median(solved)) if solved.size else None,
             "min": float(solved.min()) if solved.size else None,
             "max": float(solved.max()) if solved.size else None,
             "above_one": float(np.mean(solved > 1)) if solved.size else None,
         },
-        "picard_converged_within_cap": float(picard_within_cap.mean()),
-        "picard_steps": args.picard_steps,
         "picard_converged": float(picard_converged.mean()),
         "picard_agrees_with_radius": float(
             np.mean(picard_converged[converged] == (solved < 1))) if solved.size else None,
@@ -84,35 +86,48 @@ def analyse(run: pathlib.Path, args) -> dict:
     }
 
 
+def percent(value) -> str:
+    return "-" if value is None else f"{100 * value:.0f} %"
+
+
+def markdown(results, steps) -> str:
+    head = ("| run | trained with | epoch | converged (own solver, cap) | Anderson / Picard "
+            f"converged (<= {steps} steps) | rho median [min, max] | rho > 1 | Picard "
+            "converged iff rho < 1 | cos(rbp-unrolled, exact) | cos(rbp, exact) "
+            "| norm rbp / exact |")
+    lines = [head, "|---" * head.count(" | ") + "|---|"]
+    for r in results:
+        rho, g = r["radius"], r["gradients"]
+        spread = ("-" if rho["median"] is None
+                  else f"{rho['median']:.2f} [{rho['min']:.2f}, {rho['max']:.2f}]")
+        lines.append(" | ".join([
+            f"| {pathlib.Path(r['run']).name}", r["backward"], str(r["epoch"]),
+            percent(r["converged_own_solver"]),
+            f"{100 * r['anderson_converged']:.0f} / {100 * r['picard_converged']:.0f} %",
+            spread, percent(rho["above_one"]), percent(r["picard_agrees_with_radius"]),
+            f"{g['rbp-unrolled']['cosine_vs_exact']:.3f}", f"{g['rbp']['cosine_vs_exact']:.3f}",
+            f"{g['rbp']['norm_ratio_vs_exact']:.3g} |",
+        ]))
+    return "\n".join(lines) + "\n"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", type=pathlib.Path, help="hopjax train run directories")
     parser.add_argument("--test-examples", type=int, default=256)
-    parser.add_argument("--picard-steps", type=int, default=2000)
+    parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--out", type=pathlib.Path, default=RESULTS / "stability.json")
+    parser.add_argument("--out", type=pathlib.Path, default=RESULTS / "stability",
+                        help="results path without suffix")
     args = parser.parse_args()
     results = [analyse(run, args) for run in args.runs]
-    print(f"| run | epoch | converged | rho median [min, max] | rho > 1 | Picard converged "
-          f"(run's cap / {args.picard_steps}) | Picard converged iff rho < 1 "
-          "| cos(rbp-unrolled, exact) | cos(rbp, exact) | norm rbp / exact |")
-    print("|---" * 10 + "|")
-    for r in results:
-        rho, g = r["radius"], r["gradients"]
-        spread = (f"{rho['median']:.2f} [{rho['min']:.2f}, {rho['max']:.2f}]"
-                  if rho["median"] is not None else "-")
-        above = f"{100 * rho['above_one']:.0f} %" if rho["above_one"] is not None else "-"
-        agree = (f"{100 * r['picard_agrees_with_radius']:.0f} %"
-                 if r["picard_agrees_with_radius"] is not None else "-")
-        print(f"| {pathlib.Path(r['run']).name} | {r['epoch']} | {100 * r['converged']:.0f} % "
-              f"| {spread} | {above} | {100 * r['picard_converged_within_cap']:.0f} / "
-              f"{100 * r['picard_converged']:.0f} % | {agree} "
-              f"| {g['rbp-unrolled']['cosine_vs_exact']:.3f} | {g['rbp']['cosine_vs_exact']:.3f} "
-              f"| {g['rbp']['norm_ratio_vs_exact']:.3g} |")
+    table = markdown(results, args.steps)
+    print(table, end="")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"backend": jax.default_backend(), "results": results},
-                                   indent=2) + "\n")
-    print(f"wrote {args.out}")
+    args.out.with_suffix(".md").write_text(table)
+    args.out.with_suffix(".json").write_text(
+        json.dumps({"backend": jax.default_backend(), "results": results}, indent=2) + "\n")
+    print(f"wrote {args.out.with_suffix('.md')} and .json")
 
 
 if __name__ == "__main__":

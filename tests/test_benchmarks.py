@@ -81,7 +81,7 @@ def test_stability_script_reads_a_training_run(tmp_path):
     train(config, tmp_path / "run", progress=False)
     out = tmp_path / "stability.json"
     stdout = run_benchmark("stability.py", tmp_path / "run", "--test-examples", "16",
-                           "--data-dir", data, "--out", out)
+                           "--data-dir", data, "--steps", "500", "--out", out)
     assert "| run | epoch |" in stdout
     (result,) = json.loads(out.read_text())["results"]
     assert result["epoch"] == 1 and result["samples"] == 16
