@@ -41,6 +41,14 @@ def flat_gradient(model, x, labels, options):
     return jnp.concatenate([leaf.ravel() for leaf in leaves])
 
 
+def radius_summary(radius: np.ndarray) -> dict:
+    """Median, min, max and the fraction above 1 (all None if there is none)."""
+    if not radius.size:
+        return dict.fromkeys(("median", "min", "max", "above_one"))
+    return {"median": float(np.median(radius)), "min": float(radius.min()),
+            "max": float(radius.max()), "above_one": float(np.mean(radius > 1))}
+
+
 def analyse(run: pathlib.Path, args) -> dict:
     config, epoch, model = load_trained_model(
         run, test_examples=args.test_examples, train_examples=1,
@@ -65,7 +73,7 @@ def analyse(run: pathlib.Path, args) -> dict:
             "cosine_vs_exact": float(g @ exact / (jnp.linalg.norm(g) * jnp.linalg.norm(exact))),
             "norm_ratio_vs_exact": float(jnp.linalg.norm(g) / jnp.linalg.norm(exact)),
         }
-    solved = radius[converged]
+    solved = radius[converged]  # only where Anderson found an equilibrium
     return {
         "run": str(run), "epoch": epoch, "samples": int(x.shape[0]),
         "model": config.model, "layers": list(config.layer_sizes), "update": config.update,
@@ -73,12 +81,7 @@ def analyse(run: pathlib.Path, args) -> dict:
         "converged_own_solver": float(own.mean()),
         "steps": args.steps,
         "anderson_converged": float(converged.mean()),
-        "radius": {
-            "median": float(np.median(solved)) if solved.size else None,
-            "min": float(solved.min()) if solved.size else None,
-            "max": float(solved.max()) if solved.size else None,
-            "above_one": float(np.mean(solved > 1)) if solved.size else None,
-        },
+        "radius": radius_summary(solved),
         "picard_converged": float(picard_converged.mean()),
         "picard_agrees_with_radius": float(
             np.mean(picard_converged[converged] == (solved < 1))) if solved.size else None,
