@@ -11,8 +11,10 @@ Each (row, variant, seed) trains into --runs-dir/<row>-<variant>-seed<k>/ (a `ho
 train` run directory: metrics.jsonl + checkpoint.eqx); a finished run is reused and an
 unfinished one resumed, so a long reproduction can be split over several calls. A run
 taken before --epochs (--papers-epochs) goes to <row>-<variant>-seed<k>-epoch<e>/.
-Results: <out>.json, <out>.md and <out>-fig3.png / <out>-fig4.png (density heatmaps of
-per-sample relative-residual trajectories, as the papers' Figs. 3-4).
+Results: <out>.json, <out>.md, <out>-fig3.png / <out>-fig4.png (density heatmaps of
+per-sample relative-residual trajectories, as the papers' Figs. 3-4) and <out>-curves.png
+(every run's test accuracy, iterations and loss by epoch; benchmarks/curves.py overlays
+several results files).
 """
 
 import argparse
@@ -233,6 +235,32 @@ def figures(traces, out):
     return written
 
 
+def curves_figure(runs, path):
+    """Every run's learning curves (`hopjax.plot.learning_curves`), one colour per network
+    x variant x backward, seeds in the same colour; the backward is named only where the
+    runs differ in it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    backward = lambda run: run["config"]["backward"]
+    name_backward = len({backward(r) for r in runs}) > 1
+    groups = list(dict.fromkeys((r["row"], r["variant"], backward(r)) for r in runs))
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), constrained_layout=True)
+    for colour, (row, variant, back) in enumerate(groups):
+        group = [r for r in runs if (r["row"], r["variant"], backward(r)) == (row, variant, back)]
+        name = f"{label(row, variant)} ({row[-1]}L)" + (f", {back}" if name_backward else "")
+        seeds = ", ".join(str(r["seed"]) for r in group)
+        for i, run in enumerate(group):
+            hj.plot.learning_curves(axes, run["by_epoch"], color=f"C{colour % 10}", alpha=0.85,
+                                    label=f"{name}, seed {seeds}" if i == 0 else None)
+    axes[0].legend(fontsize=7)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
@@ -282,7 +310,7 @@ def main():
     table = aggregate(runs)
     text = markdown(table, args, data.description)
     print("\n" + text)
-    pngs = figures(traces, out)
+    pngs = figures(traces, out) + [curves_figure(runs, out.with_name(f"{out.name}-curves.png"))]
     record = {
         "settings": {k: v for k, v in vars(args).items()},
         "data": data.description,

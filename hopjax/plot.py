@@ -74,3 +74,44 @@ def residual_heatmap(ax, trace: np.ndarray, *, rtol: float = 1e-4, title: str = 
     ax.set_ylabel("log10 relative residual")
     ax.set_title(title, fontsize=9)
     return ax
+
+
+# What learning_curves draws: (metric, axis label, scale).
+_CURVES = (
+    ("test_accuracy", "test accuracy (%)", 100.0),
+    ("test_paper_iterations", "iterations to convergence", 1.0),
+    ("train_loss", "training loss", 1.0),
+)
+
+
+def learning_curves(axes, history, *, label: str | None = None, **line_options):
+    r"""A training run's learning curves, by epoch, on three matplotlib axes: test
+    accuracy (%), the papers' mean iterations to convergence on the test set, and the
+    mean training loss ($\tfrac12$ MSE). Call it once per run on the same axes to
+    compare runs.
+
+    **Arguments:**
+
+    - `axes`: three matplotlib `Axes`, e.g. `plt.subplots(1, 3)[1]`.
+    - `history`: the run's epochs: [`hopjax.train.train`][]'s history (a list of
+        per-epoch dicts, the lines of a run's `metrics.jsonl`) or the same as a dict of
+        per-epoch lists (a `benchmarks/table2.py` run's `by_epoch`).
+    - `label`: the legend entry of the run's lines.
+    - `line_options`: passed to `Axes.plot` (e.g. `color`, `linestyle`).
+
+    **Returns:** `axes`.
+    """
+    axes = list(axes)
+    if len(axes) != len(_CURVES):
+        raise ValueError(f"learning_curves needs {len(_CURVES)} axes, got {len(axes)}.")
+    if not isinstance(history, dict):
+        history = list(history)
+        history = {key: [epoch[key] for epoch in history if key in epoch] for key, _, _ in _CURVES}
+    for ax, (key, ylabel, scale) in zip(axes, _CURVES):
+        values = np.asarray(history.get(key, []), dtype=np.float64)
+        if values.size == 0:
+            raise ValueError(f"learning_curves: the history has no {key!r} values.")
+        ax.plot(np.arange(1, values.size + 1), scale * values, label=label, **line_options)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(ylabel)
+    return axes

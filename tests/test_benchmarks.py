@@ -38,7 +38,16 @@ def test_table2_script_writes_table_json_and_figures(tmp_path):
     assert len(record["runs"]) == 4
     assert out.with_suffix(".md").read_text().count("\n| 3 | HAM") == 2
     assert (tmp_path / "t2-fig3.png").stat().st_size > 10_000
+    assert (tmp_path / "t2-curves.png").stat().st_size > 10_000
     assert (tmp_path / "t2-runs" / "ham3-eo-anderson-seed1" / "checkpoint.eqx").exists()
+    # benchmarks/curves.py overlays results files, filtered by variant
+    stdout = run_benchmark("curves.py", out.with_suffix(".json"), "--variants", "eo-anderson",
+                           "--out", tmp_path / "c.png")
+    assert "(2 runs)" in stdout and (tmp_path / "c.png").stat().st_size > 10_000
+    missing = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "curves.py"),
+                              str(tmp_path / "none.json"), "--out", str(tmp_path / "d.png")],
+                             capture_output=True, text=True)
+    assert missing.returncode != 0 and "no such results file" in missing.stderr
 
 
 def test_speed_script_writes_rows_with_roofline(tmp_path):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import hopjax as hj
-from hopjax.plot import first_hits, residual_heatmap
+from hopjax.plot import first_hits, learning_curves, residual_heatmap
 
 from .helpers import DEPTHS
 
@@ -41,3 +41,28 @@ def test_residual_heatmap_draws(tmp_path):
     fig.savefig(tmp_path / "h.png")
     plt.close(fig)
     assert (tmp_path / "h.png").stat().st_size > 1000
+
+
+def test_learning_curves_draws_both_history_forms():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(0)
+    epochs = [{"epoch": e + 1, "test_accuracy": a, "test_paper_iterations": i, "train_loss": l}
+              for e, (a, i, l) in enumerate(rng.uniform(size=(4, 3)))]
+    by_epoch = {k: [e[k] for e in epochs] for k in ("test_accuracy", "test_paper_iterations", "train_loss")}
+    fig, axes = plt.subplots(1, 3)
+    learning_curves(axes, epochs, label="list", color="C0")
+    learning_curves(axes, by_epoch, label="dict", color="C1")
+    for ax, key, scale in zip(axes, by_epoch, (100, 1, 1)):
+        first, second = ax.lines
+        np.testing.assert_array_equal(first.get_xdata(), [1, 2, 3, 4])
+        np.testing.assert_allclose(first.get_ydata(), scale * np.asarray(by_epoch[key]))
+        np.testing.assert_allclose(second.get_ydata(), first.get_ydata())
+        assert (first.get_label(), second.get_label()) == ("list", "dict")
+    with pytest.raises(ValueError, match="needs 3 axes"):
+        learning_curves(axes[:2], epochs)
+    with pytest.raises(ValueError, match="no 'train_loss' values"):
+        learning_curves(axes, [{"test_accuracy": 0.5, "test_paper_iterations": 3.0}])
+    plt.close(fig)
