@@ -97,7 +97,8 @@ def learning_curves(axes, history, *, label: str | None = None, **line_options):
         per-epoch dicts, the lines of a run's `metrics.jsonl`) or the same as a dict of
         per-epoch lists (a `benchmarks/table2.py` run's `by_epoch`).
     - `label`: the legend entry of the run's lines.
-    - `line_options`: passed to `Axes.plot` (e.g. `color`, `linestyle`).
+    - `line_options`: passed to `Axes.plot` (e.g. `color`, `linestyle`; default markers
+        `"o"` of size 3, so that a one-epoch run shows as a dot).
 
     **Returns:** `axes`.
     """
@@ -107,6 +108,7 @@ def learning_curves(axes, history, *, label: str | None = None, **line_options):
     if not isinstance(history, dict):
         history = list(history)
         history = {key: [epoch[key] for epoch in history if key in epoch] for key, _, _ in _CURVES}
+    line_options = {"marker": "o", "markersize": 3, **line_options}  # one epoch: a dot
     for ax, (key, ylabel, scale) in zip(axes, _CURVES):
         values = np.asarray(history.get(key, []), dtype=np.float64)
         if values.size == 0:
