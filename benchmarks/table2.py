@@ -118,12 +118,14 @@ def run_one(row, variant, seed, args, data):
         model=model_name, layer_sizes=layers, update=update, solver=solver,
         epochs=args.epochs, seed=seed, dataset=args.dataset, data_dir=args.data_dir,
         train_examples=args.train_examples, test_examples=args.test_examples,
-        backward=args.backward,
+        backward=args.backward, backward_steps=args.backward_steps,
     )
     epochs = taken_at(row, variant, args)
     out = pathlib.Path(args.runs_dir) / (
         f"{row}-{variant}-seed{seed}"
-        + ("" if args.backward == TrainConfig.backward else f"-{args.backward}")
+        + ("" if args.backward == TrainConfig.backward and args.backward_steps is None
+           else f"-{args.backward}")
+        + ("" if args.backward_steps is None else f"-K{args.backward_steps}")
         + ("" if epochs == args.epochs else f"-epoch{epochs}"))
     checkpoint = out / "checkpoint.eqx"
     done = read_header(checkpoint)["epoch"] if checkpoint.exists() else 0
@@ -175,7 +177,9 @@ def markdown(table, args, description):
     early = "(synchronous CHNs taken earlier, as the papers did) " if args.papers_epochs else ""
     lines = [
         f"Table 2 reproduction on {description}; {args.epochs} epoch(s) {early}"
-        f"trained with --backward {args.backward}, seeds "
+        f"trained with --backward {args.backward}"
+        + ("" if args.backward_steps is None else f" --backward-steps {args.backward_steps}")
+        + ", seeds "
         f"{args.seeds}, {args.test_examples or 'all'} test images, backend "
         f"{jax.default_backend()} ({platform.processor() or platform.machine()}).",
         "Iterations: the papers' count (0-based index of the first step within rtol 1e-4 of "
@@ -276,6 +280,10 @@ def main():
                         help="the training gradient (default: the papers' recurrent "
                         "backprop, rbp-unrolled); runs with another go to "
                         "<row>-<variant>-seed<k>-<backward>/")
+    parser.add_argument("--backward-steps", type=int, metavar="K",
+                        help="the recurrent-backprop steps K (default: the papers' 8 / 16 / "
+                        "24 for 3 / 5 / 7 layers; for fixed-point, its most steps); runs go "
+                        "to <row>-<variant>-seed<k>-<backward>-K<K>/")
     parser.add_argument("--dataset", default="fashion-mnist", choices=["mnist", "emnist-mnist", "fashion-mnist"])
     parser.add_argument("--data-dir", help="directory of MNIST-format IDX files "
                         "(default: $HOPJAX_DATA_DIR, else Debian's Fashion-MNIST or tfds)")

@@ -81,6 +81,22 @@ def test_table2_papers_epochs_takes_the_synchronous_chn_early(tmp_path):
     assert len(metrics.read_text().splitlines()) == 3
 
 
+def test_table2_backward_steps_names_the_run_and_reaches_the_config(tmp_path):
+    data = write_mnist_like(tmp_path / "idx", 64, 16)
+    out = tmp_path / "t2"
+    run_benchmark("table2.py", "--rows", "ham3", "--variants", "eo-anderson", "--seeds", "0",
+                  "--epochs", "1", "--backward-steps", "3", "--data-dir", data,
+                  "--trace-samples", "4", "--out", out, "--no-progress")
+    (run,) = json.loads(out.with_suffix(".json").read_text())["runs"]
+    assert run["config"]["backward_steps"] == 3 and run["config"]["backward"] == "rbp-unrolled"
+    assert (tmp_path / "t2-runs" / "ham3-eo-anderson-seed0-rbp-unrolled-K3" / "metrics.jsonl").exists()
+    assert "--backward rbp-unrolled --backward-steps 3," in out.with_suffix(".md").read_text()
+    bad = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "table2.py"), "--rows", "ham3",
+                          "--backward-steps", "0", "--data-dir", str(data), "--out", str(out)],
+                         capture_output=True, text=True)
+    assert bad.returncode != 0 and "backward_steps must be a positive integer" in bad.stderr
+
+
 def test_stability_script_reads_a_training_run(tmp_path):
     from hopjax.train import TrainConfig, train
 
