@@ -152,6 +152,39 @@ def run_one(row, variant, seed, args, data):
     }, figure["per_sample"]["trace"][:, 1:]  # drop step 1 (F_1 vs the zero start): papers' t = 0..T-2
 
 
+def run_key(run):
+    return run["row"], run["variant"], run["seed"]
+
+
+def included_runs(args):
+    """The runs of the `--include` results files (the first of each network x variant x
+    seed), checked to be trained as this call's are: same data, epochs, backward and
+    its steps."""
+    wanted = {"dataset": args.dataset, "backward": args.backward,
+              "backward_steps": args.backward_steps, "train_examples": args.train_examples,
+              "test_examples": args.test_examples}
+    runs = []
+    for path in args.include or ():
+        path = pathlib.Path(path)
+        if not path.is_file():
+            raise SystemExit(f"--include {path}: no such results file (table2.py writes <out>.json).")
+        for run in json.loads(path.read_text())["runs"]:
+            key = run_key(run)
+            differs = {k: run["config"].get(k) for k, v in wanted.items() if run["config"].get(k) != v}
+            if differs or run["epochs"] != taken_at(run["row"], run["variant"], args):
+                raise SystemExit(f"--include {path}: {key} was trained otherwise "
+                                 f"({differs or {'epochs': run['epochs']}}); it cannot share a table with this call's runs.")
+            if key not in map(run_key, runs):
+                runs.append(run)
+    return runs
+
+
+def table_order(runs):
+    """Runs in Table 2's order: network, then variant, then seed."""
+    rows, variants = list(ROWS), list(VARIANTS)
+    return sorted(runs, key=lambda r: (rows.index(r["row"]), variants.index(r["variant"]), r["seed"]))
+
+
 def _mean_std(values):
     return float(np.mean(values)), float(np.std(values))
 
@@ -180,15 +213,17 @@ def markdown(table, args, description):
         f"trained with --backward {args.backward}"
         + ("" if args.backward_steps is None else f" --backward-steps {args.backward_steps}")
         + ", seeds "
-        f"{args.seeds}, {args.test_examples or 'all'} test images, backend "
+        f"{sorted({s for e in table.values() for s in e['seeds']})}, "
+        f"{args.test_examples or 'all'} test images, backend "
         f"{jax.default_backend()} ({platform.processor() or platform.machine()}).",
         "Iterations: the papers' count (0-based index of the first step within rtol 1e-4 of "
         "the previous one; cap - 1 if never); speedup: base iterations / (iterations x state "
         "updates per iteration), base = synchronous Picard of the same network.",
         "",
         "| layers | model | # iters to conv. | speedup | test acc. (%) | 1st-epoch acc. (%) "
-        "| hopjax steps | not conv. (%) | train time (s) | inference (s) | paper, MNIST: iters / acc. |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| hopjax steps | not conv. (%) | train time (s) | inference (s) | paper, MNIST: iters / acc. "
+        "| seeds |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for (row, variant), e in table.items():
         pm = lambda k, scale=1: f"{scale * e[k][0]:.1f} (±{scale * e[k][1]:.1f})"
@@ -201,7 +236,7 @@ def markdown(table, args, description):
             f"{speedup} | "
             f"{pm('test_accuracy', 100)} | {pm('first_epoch_test_accuracy', 100)} | "
             f"{pm('steps')} | {100 * e['not_converged'][0]:.2f} | {e['train_time_s'][0]:.0f} | "
-            f"{e['inference_time_s'][0]:.2f} | {paper} |"
+            f"{e['inference_time_s'][0]:.2f} | {paper} | {', '.join(map(str, e['seeds']))} |"
         )
     if args.dataset == "fashion-mnist":
         lines += ["", "The papers' own code on Fashion-MNIST (3-layer HAM, 10 epochs): " + ", ".join(
@@ -284,6 +319,10 @@ def main():
                         help="the recurrent-backprop steps K (default: the papers' 8 / 16 / "
                         "24 for 3 / 5 / 7 layers; for fixed-point, its most steps); runs go "
                         "to <row>-<variant>-seed<k>-<backward>-K<K>/")
+    parser.add_argument("--include", nargs="+", metavar="JSON",
+                        help="earlier results files whose runs join this table (trained the "
+                        "same way; their run directories need not exist; the figures show "
+                        "only this call's runs)")
     parser.add_argument("--dataset", default="fashion-mnist", choices=["mnist", "emnist-mnist", "fashion-mnist"])
     parser.add_argument("--data-dir", help="directory of MNIST-format IDX files "
                         "(default: $HOPJAX_DATA_DIR, else Debian's Fashion-MNIST or tfds)")
@@ -308,6 +347,7 @@ def main():
     start = time.perf_counter()
     data = load_dataset(args.dataset, data_dir=args.data_dir).subset(
         args.train_examples, args.test_examples)
+    included = included_runs(args)  # checked before any training
     jobs = [(r, v, s) for r in args.rows for v in args.variants for s in args.seeds]
     runs, traces = [], {}
     for row, variant, seed in tqdm(jobs, desc="table 2", unit="run", disable=args.no_progress):
@@ -315,6 +355,8 @@ def main():
         runs.append(result)
         traces.setdefault((row, variant), []).append(trace)
     traces = {k: np.concatenate(v) for k, v in traces.items()}
+    trained = set(map(run_key, runs))
+    runs = table_order(runs + [r for r in included if run_key(r) not in trained])
     table = aggregate(runs)
     text = markdown(table, args, data.description)
     print("\n" + text)

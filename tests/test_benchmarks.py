@@ -40,6 +40,21 @@ def test_table2_script_writes_table_json_and_figures(tmp_path):
     assert (tmp_path / "t2-fig3.png").stat().st_size > 10_000
     assert (tmp_path / "t2-curves.png").stat().st_size > 10_000
     assert (tmp_path / "t2-runs" / "ham3-eo-anderson-seed1" / "checkpoint.eqx").exists()
+    # --include: earlier runs join the table in Table 2's order; a mismatch is refused
+    stdout = run_benchmark(
+        "table2.py", "--rows", "ham3", "--variants", "eo-picard", "--seeds", "0", "--epochs", "1",
+        "--data-dir", data, "--trace-samples", "8", "--include", out.with_suffix(".json"),
+        "--runs-dir", tmp_path / "t2-runs", "--out", tmp_path / "t3", "--no-progress")
+    merged = json.loads((tmp_path / "t3.json").read_text())
+    assert [r["variant"] for r in merged["table"]] == ["sync-picard", "eo-picard", "eo-anderson"]
+    assert [r["seeds"] for r in merged["table"]] == [[0, 1], [0], [0, 1]]
+    assert merged["runs"][0] == record["runs"][0] and "| 0, 1 |" in stdout
+    refused = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "table2.py"), "--rows", "ham3", "--epochs", "2",
+         "--data-dir", str(data), "--include", str(out.with_suffix(".json")), "--out", str(tmp_path / "t4")],
+        capture_output=True, text=True)
+    assert refused.returncode != 0 and "trained otherwise" in refused.stderr
+    assert not (tmp_path / "t4-runs").exists()  # refused before training
     # benchmarks/curves.py overlays results files, filtered by variant
     stdout = run_benchmark("curves.py", out.with_suffix(".json"), "--variants", "eo-anderson",
                            "--out", tmp_path / "c.png")
