@@ -323,6 +323,8 @@ def main():
                         help="earlier results files whose runs join this table (trained the "
                         "same way; their run directories need not exist; the figures show "
                         "only this call's runs)")
+    parser.add_argument("--merge-only", action="store_true",
+                        help="train nothing: the table of the --include files' runs alone")
     parser.add_argument("--dataset", default="fashion-mnist", choices=["mnist", "emnist-mnist", "fashion-mnist"])
     parser.add_argument("--data-dir", help="directory of MNIST-format IDX files "
                         "(default: $HOPJAX_DATA_DIR, else Debian's Fashion-MNIST or tfds)")
@@ -335,6 +337,8 @@ def main():
     parser.add_argument("--out", help="results path without suffix (default: benchmarks/results/table2[-quick])")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args()
+    if args.merge_only and not args.include:
+        parser.error("--merge-only needs --include")
     if args.quick:
         for key, value in QUICK.items():
             setattr(args, key, value)
@@ -348,7 +352,8 @@ def main():
     data = load_dataset(args.dataset, data_dir=args.data_dir).subset(
         args.train_examples, args.test_examples)
     included = included_runs(args)  # checked before any training
-    jobs = [(r, v, s) for r in args.rows for v in args.variants for s in args.seeds]
+    jobs = [] if args.merge_only else [
+        (r, v, s) for r in args.rows for v in args.variants for s in args.seeds]
     runs, traces = [], {}
     for row, variant, seed in tqdm(jobs, desc="table 2", unit="run", disable=args.no_progress):
         result, trace = run_one(row, variant, seed, args, data)
