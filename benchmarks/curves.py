@@ -3,14 +3,14 @@ by epoch) of the runs in one or more `benchmarks/table2.py` results files, e.g. 
 network trained with two backward modes:
 
     python benchmarks/curves.py benchmarks/results/table2-ham7-2seeds.json \\
-        benchmarks/results/table2-ham7-gmres-seed0.json --out benchmarks/results/ham7-curves.png
+        benchmarks/results/table2-ham7-eo-anderson-seed0-gmres.json \\
+        --out benchmarks/results/table2-ham7-backward-curves.png
 """
 
 import argparse
-import json
 import pathlib
 
-from table2 import curves_figure, ROWS, VARIANTS
+from table2 import curves_figure, results_runs, ROWS, VARIANTS
 
 
 def main():
@@ -22,9 +22,7 @@ def main():
     args = parser.parse_args()
     runs = []
     for path in args.results:
-        if not path.is_file():
-            raise SystemExit(f"{path}: no such results file (table2.py writes <out>.json).")
-        found = json.loads(path.read_text()).get("runs", [])
+        found = results_runs(path)
         missing = [f"{r['row']}-{r['variant']}-seed{r['seed']}" for r in found if "by_epoch" not in r]
         if missing:
             raise SystemExit(f"{path}: runs without per-epoch records (older table2.py): {missing}")

@@ -156,6 +156,18 @@ def run_key(run):
     return run["row"], run["variant"], run["seed"]
 
 
+def results_runs(path, what=""):
+    """The run records of a table2.py results file (<out>.json); a missing or foreign file
+    is an error that names it (after `what`, e.g. the option that named it)."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise SystemExit(f"{what}{path}: no such results file (table2.py writes <out>.json).")
+    record = json.loads(path.read_text())
+    if "runs" not in record:
+        raise SystemExit(f"{what}{path}: not a table2.py results file (it has no 'runs').")
+    return record["runs"]
+
+
 def included_runs(args):
     """The runs of the `--include` results files (the first of each network x variant x
     seed), checked to be trained as this call's are: same data, epochs, backward and
@@ -165,10 +177,7 @@ def included_runs(args):
               "test_examples": args.test_examples}
     runs = []
     for path in args.include or ():
-        path = pathlib.Path(path)
-        if not path.is_file():
-            raise SystemExit(f"--include {path}: no such results file (table2.py writes <out>.json).")
-        for run in json.loads(path.read_text())["runs"]:
+        for run in results_runs(path, "--include "):
             key = run_key(run)
             differs = {k: run["config"].get(k) for k, v in wanted.items() if run["config"].get(k) != v}
             if differs or run["epochs"] != taken_at(run["row"], run["variant"], args):
