@@ -10,7 +10,7 @@ network trained with two backward modes:
 import argparse
 import pathlib
 
-from table2 import curves_figure, results_runs, ROWS, VARIANTS
+from table2 import curve_groups, curves_figure, results_runs, ROWS, VARIANTS
 
 
 def main():
@@ -31,7 +31,9 @@ def main():
     if not runs:
         raise SystemExit("no runs to draw: check the files and --rows / --variants.")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    print(f"wrote {curves_figure(runs, args.out)} ({len(runs)} runs)")
+    print(f"wrote {curves_figure(runs, args.out)} ({len(runs)} runs):")
+    for name, group in curve_groups(runs):
+        print(f"  {name}: seeds {', '.join(str(r['seed']) for r in group)}")
 
 
 if __name__ == "__main__":

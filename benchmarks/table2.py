@@ -283,22 +283,36 @@ def figures(traces, out):
     return written
 
 
+def gradient(run) -> str:
+    """How a run's training gradient was taken: its backward mode, and its steps K where
+    they were set (e.g. "rbp-unrolled, K=12")."""
+    config = run["config"]
+    steps = config.get("backward_steps")
+    return config["backward"] + ("" if steps is None else f", K={steps}")
+
+
+def curve_groups(runs):
+    """The runs drawn in one colour: same network, variant and gradient, as a list of
+    (legend name, runs); the gradient is named only where the runs differ in it."""
+    name_gradient = len({gradient(r) for r in runs}) > 1
+    keys = list(dict.fromkeys((r["row"], r["variant"], gradient(r)) for r in runs))
+    return [
+        (f"{label(row, variant)} ({row[-1]}L)" + (f", {grad}" if name_gradient else ""),
+         [r for r in runs if (r["row"], r["variant"], gradient(r)) == (row, variant, grad)])
+        for row, variant, grad in keys
+    ]
+
+
 def curves_figure(runs, path):
-    """Every run's learning curves (`hopjax.plot.learning_curves`), one colour per network
-    x variant x backward, seeds in the same colour; the backward is named only where the
-    runs differ in it."""
+    """Every run's learning curves (`hopjax.plot.learning_curves`), one colour per
+    `curve_groups` group, its seeds in the same colour."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    backward = lambda run: run["config"]["backward"]
-    name_backward = len({backward(r) for r in runs}) > 1
-    groups = list(dict.fromkeys((r["row"], r["variant"], backward(r)) for r in runs))
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), constrained_layout=True)
-    for colour, (row, variant, back) in enumerate(groups):
-        group = [r for r in runs if (r["row"], r["variant"], backward(r)) == (row, variant, back)]
-        name = f"{label(row, variant)} ({row[-1]}L)" + (f", {back}" if name_backward else "")
+    for colour, (name, group) in enumerate(curve_groups(runs)):
         seeds = ", ".join(str(r["seed"]) for r in group)
         for i, run in enumerate(group):
             hj.plot.learning_curves(axes, run["by_epoch"], color=f"C{colour % 10}", alpha=0.85,

@@ -110,6 +110,14 @@ def test_table2_backward_steps_names_the_run_and_reaches_the_config(tmp_path):
     assert run["config"]["backward_steps"] == 3 and run["config"]["backward"] == "rbp-unrolled"
     assert (tmp_path / "t2-runs" / "ham3-eo-anderson-seed0-rbp-unrolled-K3" / "metrics.jsonl").exists()
     assert "--backward rbp-unrolled --backward-steps 3," in out.with_suffix(".md").read_text()
+    # curves.py keeps runs that differ only in K apart, and names K in the legend
+    run_benchmark("table2.py", "--rows", "ham3", "--variants", "eo-anderson", "--seeds", "0",
+                  "--epochs", "1", "--data-dir", data, "--trace-samples", "4",
+                  "--out", tmp_path / "t1", "--no-progress")
+    stdout = run_benchmark("curves.py", tmp_path / "t1.json", out.with_suffix(".json"),
+                           "--out", tmp_path / "k.png")
+    assert "HAM-EO-DEQ (3L), rbp-unrolled: seeds 0\n" in stdout
+    assert "HAM-EO-DEQ (3L), rbp-unrolled, K=3: seeds 0\n" in stdout
     bad = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "table2.py"), "--rows", "ham3",
                           "--backward-steps", "0", "--data-dir", str(data), "--out", str(out)],
                          capture_output=True, text=True)
