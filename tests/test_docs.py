@@ -107,3 +107,14 @@ def test_site_builds_strictly(tmp_path):
     assert 'id="hopjax.Anderson"' in page
     assert "Arguments:" in page  # the Optimistix-style __init__ docstring was picked up
     assert 'class="arithmatex"' in page  # maths goes to MathJax
+
+
+def test_text_files_hold_no_control_characters():
+    """A stray control character (e.g. BEL from an unescaped "\\a" in "\\approx") shows as
+    garbage on the page; only tab and newline belong in the prose and code."""
+    texts = [ROOT / "README.md", *ROOT.glob("docs/**/*.md"), *ROOT.glob("hopjax/**/*.py"),
+             *ROOT.glob("benchmarks/*.py"), *ROOT.glob("notebooks/*.ipynb")]
+    bad = {str(p.relative_to(ROOT)): sorted({hex(ord(c)) for c in p.read_text()
+                                             if ord(c) < 32 and c not in "\t\n"})
+           for p in texts}
+    assert not {k: v for k, v in bad.items() if v} and len(texts) > 20
