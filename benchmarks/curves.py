@@ -1,16 +1,53 @@
-"""Overlay the learning curves (test accuracy, iterations to convergence and training loss
-by epoch) of the runs in one or more `benchmarks/table2.py` results files, e.g. the same
-network trained with two backward modes:
+"""Compare the runs of one or more `benchmarks/table2.py` results files, e.g. the same
+network trained with two backward modes: overlay their learning curves (test accuracy,
+iterations to convergence and training loss by epoch) in a PNG, and tabulate their final
+numbers side by side (mean ± std over seeds; fewer iterations and accuracy difference
+against synchronous Picard of the same network) in a Markdown file next to it.
 
     python benchmarks/curves.py benchmarks/results/table2-ham7-2seeds.json \\
-        benchmarks/results/table2-ham7-eo-anderson-seed0-gmres.json \\
+        benchmarks/results/table2-ham7-eo-anderson-K12-2seeds.json \\
         --out benchmarks/results/table2-ham7-backward-curves.png
+
+Unlike `table2.py --include`, the files may hold runs trained differently (backward mode,
+its steps K): runs that differ in how they were trained are kept apart and named by it.
 """
 
 import argparse
 import pathlib
 
-from table2 import curve_groups, curves_figure, results_runs, ROWS, VARIANTS
+from table2 import curve_groups, curves_figure, gradient, results_runs, ROWS, speedup, summarise, VARIANTS
+from hopjax.train import TrainConfig
+
+
+def comparison_base(runs, row):
+    """The synchronous Picard runs of network `row` that the others are compared with:
+    those trained with the papers' gradient where there are such, else the first
+    synchronous Picard group; None if there is none."""
+    groups = [g for _, g in curve_groups(runs) if (g[0]["row"], g[0]["variant"]) == (row, "sync-picard")]
+    papers = [g for g in groups if gradient(g[0]) == TrainConfig.backward]
+    return (papers or groups or [None])[0]
+
+
+def comparison(runs) -> str:
+    """A Markdown table of every `curve_groups` group's final numbers."""
+    lines = [
+        "| runs | seeds | iterations (papers' count) | fewer than sync. Picard (state updates) "
+        "| test accuracy (%) | vs sync. Picard (points) | not converged (%) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, group in curve_groups(runs):
+        row, variant = group[0]["row"], group[0]["variant"]
+        entry, base = summarise(group), comparison_base(runs, row)
+        base = None if base is None else summarise(base)
+        ratio = "-" if base is None else f"{speedup(row, variant, entry, base):.2f}x"
+        points = "-" if base is None else (
+            f"{100 * (entry['test_accuracy'][0] - base['test_accuracy'][0]):+.2f}")
+        lines.append(
+            f"| {name} | {', '.join(map(str, entry['seeds']))} | "
+            f"{entry['paper_iterations'][0]:.1f} ± {entry['paper_iterations'][1]:.1f} | {ratio} | "
+            f"{100 * entry['test_accuracy'][0]:.2f} ± {100 * entry['test_accuracy'][1]:.2f} | "
+            f"{points} | {100 * entry['not_converged'][0]:.1f} |")
+    return "\n".join(lines) + "\n"
 
 
 def main():
@@ -18,7 +55,8 @@ def main():
     parser.add_argument("results", nargs="+", type=pathlib.Path, help="table2.py JSON files")
     parser.add_argument("--rows", nargs="+", choices=list(ROWS), help="only these networks")
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), help="only these variants")
-    parser.add_argument("--out", type=pathlib.Path, required=True, help="the PNG to write")
+    parser.add_argument("--out", type=pathlib.Path, required=True,
+                        help="the PNG to write (the table goes to the same name with .md)")
     args = parser.parse_args()
     runs = []
     for path in args.results:
@@ -34,6 +72,10 @@ def main():
     print(f"wrote {curves_figure(runs, args.out)} ({len(runs)} runs):")
     for name, group in curve_groups(runs):
         print(f"  {name}: seeds {', '.join(str(r['seed']) for r in group)}")
+    table = comparison(runs)
+    args.out.with_suffix(".md").write_text(
+        "Compared: " + ", ".join(str(p) for p in args.results) + "\n\n" + table)
+    print(f"\n{table}\nwrote {args.out.with_suffix('.md')}")
 
 
 if __name__ == "__main__":

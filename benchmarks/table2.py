@@ -198,20 +198,30 @@ def _mean_std(values):
     return float(np.mean(values)), float(np.std(values))
 
 
+def summarise(group):
+    """Mean and std over a group of runs (one network x variant, several seeds) of each
+    result, with the seeds and the epochs they were taken at."""
+    keys = ("paper_iterations", "steps", "test_accuracy", "first_epoch_test_accuracy",
+            "not_converged", "train_time_s", "inference_time_s")
+    entry = {k: _mean_std([r[k] for r in group]) for k in keys}
+    return {**entry, "seeds": [r["seed"] for r in group], "epochs": group[0]["epochs"]}
+
+
+def speedup(row, variant, entry, base):
+    """The papers' speedup in state updates over `base` (synchronous Picard of the same
+    network): base iterations / (iterations x state updates per iteration)."""
+    return base["paper_iterations"][0] / (
+        entry["paper_iterations"][0] * updates_per_iteration(row, variant))
+
+
 def aggregate(runs):
     table = {}
     for (row, variant) in dict.fromkeys((r["row"], r["variant"]) for r in runs):
-        group = [r for r in runs if (r["row"], r["variant"]) == (row, variant)]
-        keys = ("paper_iterations", "steps", "test_accuracy", "first_epoch_test_accuracy",
-                "not_converged", "train_time_s", "inference_time_s")
-        table[(row, variant)] = {k: _mean_std([r[k] for r in group]) for k in keys}
-        table[(row, variant)]["seeds"] = [r["seed"] for r in group]
-        table[(row, variant)]["epochs"] = group[0]["epochs"]
+        table[(row, variant)] = summarise(
+            [r for r in runs if (r["row"], r["variant"]) == (row, variant)])
     for (row, variant), entry in table.items():
         base = table.get((row, "sync-picard"))
-        entry["speedup"] = None if base is None else base["paper_iterations"][0] / (
-            entry["paper_iterations"][0] * updates_per_iteration(row, variant)
-        )
+        entry["speedup"] = None if base is None else speedup(row, variant, entry, base)
     return table
 
 

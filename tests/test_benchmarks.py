@@ -114,11 +114,25 @@ def test_table2_backward_steps_names_the_run_and_reaches_the_config(tmp_path):
     # default-K file is this run's record with K unset: only the config tells them apart)
     default_k = json.loads(out.with_suffix(".json").read_text())
     default_k["runs"][0]["config"]["backward_steps"] = None
+    # ... and tabulates them against synchronous Picard of the same network: a made-up
+    # base with twice the iterations and 1.5 points more accuracy
+    base = json.loads(json.dumps(default_k["runs"][0]))
+    base.update(variant="sync-picard", paper_iterations=2 * run["paper_iterations"],
+                test_accuracy=run["test_accuracy"] + 0.015)
+    default_k["runs"].append(base)
     (tmp_path / "t1.json").write_text(json.dumps(default_k))
     stdout = run_benchmark("curves.py", tmp_path / "t1.json", out.with_suffix(".json"),
                            "--out", tmp_path / "k.png")
     assert "HAM-EO-DEQ (3L), rbp-unrolled: seeds 0\n" in stdout
     assert "HAM-EO-DEQ (3L), rbp-unrolled, K=3: seeds 0\n" in stdout
+    table = (tmp_path / "k.md").read_text()
+    assert table.startswith("Compared: ") and table.split("\n\n", 1)[1] in stdout
+    rows = {line.split(" | ")[0].strip("| "): line.split(" | ") for line in table.splitlines()[4:]}
+    assert set(rows) == {"HAM (3L), rbp-unrolled", "HAM-EO-DEQ (3L), rbp-unrolled",
+                         "HAM-EO-DEQ (3L), rbp-unrolled, K=3"}
+    assert rows["HAM (3L), rbp-unrolled"][3:6:2] == ["1.00x", "+0.00"]
+    for name in ("HAM-EO-DEQ (3L), rbp-unrolled", "HAM-EO-DEQ (3L), rbp-unrolled, K=3"):
+        assert rows[name][3:6:2] == ["2.00x", "-1.50"]
     bad = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "table2.py"), "--rows", "ham3",
                           "--backward-steps", "0", "--data-dir", str(data), "--out", str(out)],
                          capture_output=True, text=True)
