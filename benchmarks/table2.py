@@ -398,7 +398,13 @@ def main():
     table = aggregate(runs)
     text = markdown(table, args, data.description)
     print("\n" + text)
-    pngs = figures(traces, out) + [curves_figure(runs, out.with_name(f"{out.name}-curves.png"))]
+    pngs = figures(traces, out)
+    curved = [r for r in runs if "by_epoch" in r]  # results files older than 2026-11-30 lack it
+    if len(curved) < len(runs):
+        print("no learning curves recorded (older table2.py) for: " + ", ".join(
+            f"{r['row']}-{r['variant']}-seed{r['seed']}" for r in runs if "by_epoch" not in r))
+    if curved:
+        pngs.append(curves_figure(curved, out.with_name(f"{out.name}-curves.png")))
     record = {
         "settings": {k: v for k, v in vars(args).items()},
         "data": data.description,

@@ -53,6 +53,15 @@ def test_table2_script_writes_table_json_and_figures(tmp_path):
                   "--data-dir", data, "--out", tmp_path / "t5", "--no-progress")
     assert json.loads((tmp_path / "t5.json").read_text())["runs"] == merged["runs"]
     assert (tmp_path / "t5-curves.png").exists() and not (tmp_path / "t5-fig3.png").exists()
+    # a results file from before the learning curves were recorded still merges
+    old = json.loads((tmp_path / "t3.json").read_text())
+    del next(r for r in old["runs"] if r["variant"] == "eo-picard")["by_epoch"]
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    stdout = run_benchmark("table2.py", "--merge-only", "--epochs", "1", "--include", tmp_path / "old.json",
+                           "--data-dir", data, "--out", tmp_path / "t6", "--no-progress")
+    assert "no learning curves recorded (older table2.py) for: ham3-eo-picard-seed0\n" in stdout
+    assert len(json.loads((tmp_path / "t6.json").read_text())["runs"]) == len(merged["runs"])
+    assert (tmp_path / "t6-curves.png").exists()
     refused = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "table2.py"), "--rows", "ham3", "--epochs", "2",
          "--data-dir", str(data), "--include", str(out.with_suffix(".json")), "--out", str(tmp_path / "t4")],
