@@ -19,13 +19,16 @@ from table2 import curve_groups, curves_figure, gradient, results_runs, ROWS, sp
 from hopjax.train import TrainConfig
 
 
-def comparison_base(runs, row):
-    """The synchronous Picard runs of network `row` that the others are compared with:
-    those trained with the papers' gradient where there are such, else the first
-    synchronous Picard group; None if there is none."""
-    groups = [g for _, g in curve_groups(runs) if (g[0]["row"], g[0]["variant"]) == (row, "sync-picard")]
-    papers = [g for g in groups if gradient(g[0]) == TrainConfig.backward]
-    return (papers or groups or [None])[0]
+def comparison_bases(groups):
+    """Per network, the summary of the synchronous Picard group the others are compared
+    with: the one trained with the papers' gradient where there is such, else the first."""
+    bases = {}
+    for _, group in groups:
+        row = group[0]["row"]
+        if group[0]["variant"] == "sync-picard" and (
+                row not in bases or gradient(group[0]) == TrainConfig.backward):
+            bases[row] = summarise(group)
+    return bases
 
 
 def comparison(runs) -> str:
@@ -35,10 +38,11 @@ def comparison(runs) -> str:
         "| test accuracy (%) | vs sync. Picard (points) | not converged (%) |",
         "|---|---|---|---|---|---|---|",
     ]
-    for name, group in curve_groups(runs):
+    groups = curve_groups(runs)
+    bases = comparison_bases(groups)
+    for name, group in groups:
         row, variant = group[0]["row"], group[0]["variant"]
-        entry, base = summarise(group), comparison_base(runs, row)
-        base = None if base is None else summarise(base)
+        entry, base = summarise(group), bases.get(row)
         ratio = "-" if base is None else f"{speedup(row, variant, entry, base):.2f}x"
         points = "-" if base is None else (
             f"{100 * (entry['test_accuracy'][0] - base['test_accuracy'][0]):+.2f}")
