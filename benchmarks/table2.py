@@ -313,21 +313,48 @@ def curve_groups(runs):
     ]
 
 
+#: The learning curves' line styles, one per gradient within a network.
+LINE_STYLES = ("-", "--", ":", "-.")
+
+
+def curve_panels(runs):
+    """The learning-curve figure's layout: one row of panels per network, in Table 2's
+    order, holding that network's `curve_groups` groups, each with its line options. The
+    colour names the variant (the same in every row); the line style the gradient, where
+    a network's runs were trained with more than one."""
+    groups = curve_groups(runs)
+    panels = []
+    for row in ROWS:
+        here = [(name, group) for name, group in groups if group[0]["row"] == row]
+        gradients = list(dict.fromkeys(gradient(group[0]) for _, group in here))
+        lines = [(name, group, {
+            "color": f"C{list(VARIANTS).index(group[0]['variant'])}",
+            "linestyle": LINE_STYLES[gradients.index(gradient(group[0])) % len(LINE_STYLES)],
+        }) for name, group in here]
+        if lines:
+            panels.append((row, lines))
+    return panels
+
+
 def curves_figure(runs, path):
-    """Every run's learning curves (`hopjax.plot.learning_curves`), one colour per
-    `curve_groups` group, its seeds in the same colour."""
+    """Every run's learning curves (`hopjax.plot.learning_curves`) as laid out by
+    `curve_panels`: a row of panels per network, a group's seeds in the same colour."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), constrained_layout=True)
-    for colour, (name, group) in enumerate(curve_groups(runs)):
-        seeds = ", ".join(str(r["seed"]) for r in group)
-        for i, run in enumerate(group):
-            hj.plot.learning_curves(axes, run["by_epoch"], color=f"C{colour % 10}", alpha=0.85,
-                                    label=f"{name}, seed {seeds}" if i == 0 else None)
-    axes[0].legend(fontsize=7)
+    panels = curve_panels(runs)
+    fig, axes = plt.subplots(len(panels), 3, figsize=(13, 3.2 * len(panels)),
+                             constrained_layout=True, squeeze=False)
+    for row_axes, (row, lines) in zip(axes, panels):
+        for name, group, options in lines:
+            seeds = ", ".join(str(r["seed"]) for r in group)
+            for i, run in enumerate(group):
+                hj.plot.learning_curves(row_axes, run["by_epoch"], alpha=0.85, **options,
+                                        label=f"{name}, seed {seeds}" if i == 0 else None)
+        row_axes[1].set_title(f"{ROWS[row][0].upper()}, {row[-1]} layers")
+        row_axes[2].legend(fontsize=7, loc="upper right")  # the loss falls: its corner is free
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

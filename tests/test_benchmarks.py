@@ -1,8 +1,10 @@
 """The benchmark scripts run end to end on tiny settings (their numbers are not tested
 here: they are what the scripts measure)."""
 
+import importlib.util
 import json
 import pathlib
+import struct
 import subprocess
 import sys
 
@@ -20,6 +22,19 @@ def run_benchmark(script, *args):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
+
+
+def load_benchmark(script):
+    """`benchmarks/<script>.py` as a module, without running its `main`."""
+    spec = importlib.util.spec_from_file_location(script, ROOT / "benchmarks" / f"{script}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def png_size(path):
+    """A PNG's (width, height) in pixels, from its IHDR chunk."""
+    return struct.unpack(">II", path.read_bytes()[16:24])
 
 
 def test_table2_script_writes_table_json_and_figures(tmp_path):
@@ -166,3 +181,34 @@ def test_stability_script_reads_a_training_run(tmp_path):
     assert result["picard_agrees_with_radius"] >= 0.75  # exact agreement: test_stability.py
     for form in ("rbp", "rbp-unrolled"):
         assert -1 <= result["gradients"][form]["cosine_vs_exact"] <= 1
+
+
+def test_curves_figure_has_a_row_per_network_and_a_colour_per_variant(tmp_path):
+    table2 = load_benchmark("table2")
+    by_epoch = {"test_accuracy": [0.7, 0.8], "test_paper_iterations": [9.0, 8.0],
+                "train_loss": [0.2, 0.1]}
+
+    def run(row, variant, seed, steps=None):
+        return {"row": row, "variant": variant, "seed": seed, "by_epoch": by_epoch,
+                "config": {"backward": "rbp-unrolled", "backward_steps": steps}}
+
+    runs = [run("chn3", "eo-picard", 0), run("ham7", "sync-picard", 0),
+            run("ham7", "eo-anderson", 0), run("ham7", "eo-anderson", 0, steps=12),
+            run("ham3", "eo-anderson", 1), run("ham3", "eo-anderson", 2),
+            run("ham3", "sync-picard", 0)]
+    panels = table2.curve_panels(runs)
+    assert [row for row, _ in panels] == ["ham3", "ham7", "chn3"]  # Table 2's order
+    drawn = {row: [(len(group), group[0]["variant"], options["color"], options["linestyle"])
+                   for _, group, options in lines] for row, lines in panels}
+    assert drawn == {
+        "ham3": [(2, "eo-anderson", "C3", "-"), (1, "sync-picard", "C0", "-")],
+        # the same variant keeps its colour; another gradient (K = 12) gets another style
+        "ham7": [(1, "sync-picard", "C0", "-"), (1, "eo-anderson", "C3", "-"),
+                 (1, "eo-anderson", "C3", "--")],
+        "chn3": [(1, "eo-picard", "C2", "-")],
+    }
+    one, three = tmp_path / "one.png", tmp_path / "three.png"
+    table2.curves_figure(runs[:1], one)
+    table2.curves_figure(runs, three)
+    (width, height), (width3, height3) = png_size(one), png_size(three)
+    assert width3 == width and 2.5 * height < height3 < 3.5 * height
