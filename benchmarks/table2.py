@@ -345,7 +345,7 @@ def curves_figure(runs, path):
     import matplotlib.pyplot as plt
 
     panels = curve_panels(runs)
-    fig, axes = plt.subplots(len(panels), 3, figsize=(13, 3.2 * len(panels)),
+    fig, axes = plt.subplots(len(panels), 3, figsize=(15, 3.2 * len(panels)),
                              constrained_layout=True, squeeze=False)
     for row_axes, (row, lines) in zip(axes, panels):
         for name, group, options in lines:
@@ -354,7 +354,7 @@ def curves_figure(runs, path):
                 hj.plot.learning_curves(row_axes, run["by_epoch"], alpha=0.85, **options,
                                         label=f"{name}, seed {seeds}" if i == 0 else None)
         row_axes[1].set_title(f"{ROWS[row][0].upper()}, {row[-1]} layers")
-        row_axes[2].legend(fontsize=7, loc="upper right")  # the loss falls: its corner is free
+        row_axes[2].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))  # beside
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

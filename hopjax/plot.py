@@ -108,12 +108,17 @@ def learning_curves(axes, history, *, label: str | None = None, **line_options):
     if not isinstance(history, dict):
         history = list(history)
         history = {key: [epoch[key] for epoch in history if key in epoch] for key, _, _ in _CURVES}
+    from matplotlib.ticker import MaxNLocator
+
     line_options = {"marker": "o", "markersize": 3, **line_options}  # one epoch: a dot
     for ax, (key, ylabel, scale) in zip(axes, _CURVES):
         values = np.asarray(history.get(key, []), dtype=np.float64)
         if values.size == 0:
             raise ValueError(f"learning_curves: the history has no {key!r} values.")
         ax.plot(np.arange(1, values.size + 1), scale * values, label=label, **line_options)
+        left, right = ax.get_xlim()  # half an epoch either side, also of a single epoch
+        ax.set_xlim(min(left, 0.5), max(right, values.size + 0.5))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # whole epochs
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)
     return axes

@@ -61,8 +61,14 @@ def test_learning_curves_draws_both_history_forms():
         np.testing.assert_allclose(first.get_ydata(), scale * np.asarray(by_epoch[key]))
         np.testing.assert_allclose(second.get_ydata(), first.get_ydata())
         assert (first.get_label(), second.get_label()) == ("list", "dict")
+    # the epoch axis has whole-number ticks only, also for a single epoch
+    single = plt.subplots(1, 3)[1]
+    learning_curves(single, epochs[:1])
+    for ax in (*axes, *single):
+        ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+        assert ticks and all(float(t).is_integer() for t in ticks), ticks
     with pytest.raises(ValueError, match="needs 3 axes"):
         learning_curves(axes[:2], epochs)
     with pytest.raises(ValueError, match="no 'train_loss' values"):
         learning_curves(axes, [{"test_accuracy": 0.5, "test_paper_iterations": 3.0}])
-    plt.close(fig)
+    plt.close("all")
