@@ -225,7 +225,40 @@ def aggregate(runs):
     return table
 
 
-def markdown(table, args, description):
+def by_seed_markdown(runs) -> list[str]:
+    """Each run on its own: a row per network x variant, a column per seed, each cell
+    "iterations / test accuracy" and, against synchronous Picard of the same network
+    and seed, the speedup in state updates and the accuracy difference in points."""
+    seeds = sorted({r["seed"] for r in runs})
+    cells = {(r["row"], r["variant"], r["seed"]): r for r in runs}
+    lines = [
+        "Per seed: iterations (papers' count) / test accuracy; in brackets, against synchronous "
+        "Picard of the same network and seed, the speedup in state updates and the accuracy "
+        "difference in points.",
+        "",
+        "| network | " + " | ".join(f"seed {s}" for s in seeds) + " |",
+        "|---|" + "---|" * len(seeds),
+    ]
+    for row, variant in dict.fromkeys((r["row"], r["variant"]) for r in runs):
+        row_cells = []
+        for seed in seeds:
+            run, base = cells.get((row, variant, seed)), cells.get((row, "sync-picard", seed))
+            if run is None:
+                row_cells.append("-")
+                continue
+            iterations = run["paper_iterations"]
+            cell = f"{iterations:.{2 if iterations < 15 else 1}f} / {100 * run['test_accuracy']:.2f} %"
+            if base is not None and variant != "sync-picard":
+                ratio = base["paper_iterations"] / (iterations * updates_per_iteration(row, variant))
+                cell += f" ({ratio:.2f}x, {100 * (run['test_accuracy'] - base['test_accuracy']):+.2f})"
+            row_cells.append(cell)
+        epochs = next(r["epochs"] for r in runs if (r["row"], r["variant"]) == (row, variant))
+        name = f"{label(row, variant)} ({row[-1]} layers, {epochs} epochs)"
+        lines.append(f"| {name} | " + " | ".join(row_cells) + " |")
+    return lines
+
+
+def markdown(table, runs, args, description):
     early = "(synchronous CHNs taken earlier, as the papers did) " if args.papers_epochs else ""
     lines = [
         f"Table 2 reproduction on {description}; {args.epochs} epoch(s) {early}"
@@ -257,6 +290,7 @@ def markdown(table, args, description):
             f"{pm('steps')} | {100 * e['not_converged'][0]:.2f} | {e['train_time_s'][0]:.0f} | "
             f"{e['inference_time_s'][0]:.2f} | {paper} | {', '.join(map(str, e['seeds']))} |"
         )
+    lines += ["", *by_seed_markdown(runs)]
     if args.dataset == "fashion-mnist":
         lines += ["", "The papers' own code on Fashion-MNIST (3-layer HAM, 10 epochs): " + ", ".join(
             f"{label(r, v)} {it} iters / {acc} %"
@@ -423,7 +457,7 @@ def main():
     trained = set(map(run_key, runs))
     runs = table_order(runs + [r for r in included if run_key(r) not in trained])
     table = aggregate(runs)
-    text = markdown(table, args, data.description)
+    text = markdown(table, runs, args, data.description)
     print("\n" + text)
     pngs = figures(traces, out)
     curved = [r for r in runs if "by_epoch" in r]  # results files older than 2026-11-30 lack it

@@ -212,3 +212,25 @@ def test_curves_figure_has_a_row_per_network_and_a_colour_per_variant(tmp_path):
     table2.curves_figure(runs, three)
     (width, height), (width3, height3) = png_size(one), png_size(three)
     assert width3 == width and 2.5 * height < height3 < 3.5 * height
+
+
+def test_table2_by_seed_table_compares_each_run_with_its_own_seeds_base():
+    table2 = load_benchmark("table2")
+
+    def run(row, variant, seed, iterations, accuracy, epochs=10):
+        return {"row": row, "variant": variant, "seed": seed, "epochs": epochs,
+                "paper_iterations": iterations, "test_accuracy": accuracy}
+
+    runs = [run("ham3", "sync-picard", 0, 10.0, 0.870), run("ham3", "eo-anderson", 0, 5.0, 0.875),
+            run("ham3", "eo-anderson", 1, 4.0, 0.860),  # seed 1 has no base: no comparison
+            run("chn3", "sync-picard", 1, 40.0, 0.850, epochs=3),
+            run("chn3", "eo-picard", 1, 10.0, 0.840)]  # 2 x 10 inner updates per iteration
+    lines = table2.by_seed_markdown(runs)
+    assert lines[2:] == [
+        "| network | seed 0 | seed 1 |",
+        "|---|---|---|",
+        "| HAM (3 layers, 10 epochs) | 10.00 / 87.00 % | - |",
+        "| HAM-EO-DEQ (3 layers, 10 epochs) | 5.00 / 87.50 % (2.00x, +0.50) | 4.00 / 86.00 % |",
+        "| CHN (3 layers, 3 epochs) | - | 40.0 / 85.00 % |",
+        "| CHN-EO (3 layers, 10 epochs) | - | 10.00 / 84.00 % (0.20x, -1.00) |",
+    ]

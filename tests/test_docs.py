@@ -3,6 +3,7 @@
 import ast
 import importlib
 import inspect
+import itertools
 import os
 import pathlib
 import re
@@ -118,3 +119,25 @@ def test_text_files_hold_no_control_characters():
                                              if ord(c) < 32 and c not in "\t\n"})
            for p in texts}
     assert not {k: v for k, v in bad.items() if v} and len(texts) > 20
+
+
+#: Names the docs give to what a script writes by default (and the uncommitted run
+#: directories), not to committed measurements.
+DEFAULT_OUTPUTS = {"table2-curves.png", "table2-fig3.png", "table2-fig4.png", "table2-runs"}
+
+
+def _expand_braces(name: str) -> list[str]:
+    """`a-{b,c}.md` -> [`a-b.md`, `a-c.md`]."""
+    parts = [p[1:-1].split(",") if p.startswith("{") else [p] for p in re.split(r"(\{[^}]*\})", name)]
+    return ["".join(combo) for combo in itertools.product(*parts)]
+
+
+def test_every_results_file_the_docs_cite_is_committed():
+    cited = set()
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for name in re.findall(r"(?:table2|stability)-[A-Za-z0-9{},*.-]*[A-Za-z0-9*}]", doc.read_text()):
+            cited |= {(doc.name, n) for n in _expand_braces(name) if n not in DEFAULT_OUTPUTS}
+    results = ROOT / "benchmarks" / "results"
+    missing = [(doc, n) for doc, n in sorted(cited)
+               if not list(results.glob(n if "." in n else n + "*"))]
+    assert len(cited) > 20 and not missing, missing
