@@ -15,7 +15,9 @@ its steps K): runs that differ in how they were trained are kept apart and named
 import argparse
 import pathlib
 
-from table2 import curve_groups, curves_figure, gradient, results_runs, ROWS, speedup, summarise, VARIANTS
+from _table2_figures import curve_groups, curves_figure, gradient
+from _table2_rows import ROWS, VARIANTS
+from _table2_summary import results_runs, speedup, summarise
 from hopjax.train import TrainConfig
 
 

@@ -15,6 +15,10 @@ Results: <out>.json, <out>.md, <out>-fig3.png / <out>-fig4.png (density heatmaps
 per-sample relative-residual trajectories, as the papers' Figs. 3-4) and <out>-curves.png
 (every run's test accuracy, iterations and loss by epoch; benchmarks/curves.py overlays
 several results files).
+
+This file trains and evaluates; `_table2_rows.py` holds the papers' rows and numbers,
+`_table2_summary.py` the tables made from the runs' records, `_table2_figures.py` the
+figures.
 """
 
 import argparse
@@ -29,62 +33,16 @@ import jax
 import numpy as np
 from tqdm.auto import tqdm
 
-import hopjax as hj
-import hopjax.plot
+from _table2_figures import curves_figure, figures
+from _table2_rows import PAPER_EPOCHS, ROWS, VARIANTS
+from _table2_summary import aggregate, markdown, results_runs, run_key, table_order
 from hopjax.data import load_dataset
-from hopjax.train import BACKWARDS, evaluate, PAPER_LAYERS, read_header, train, TrainConfig
+from hopjax.train import BACKWARDS, evaluate, read_header, train, TrainConfig
 
 
 RESULTS = pathlib.Path(__file__).parent / "results"
-ROWS = {
-    "ham3": ("ham", PAPER_LAYERS[3]),
-    "ham5": ("ham", PAPER_LAYERS[5]),
-    "ham7": ("ham", PAPER_LAYERS[7]),
-    "chn3": ("chn", PAPER_LAYERS[3]),
-}
-#: variant -> (update, solver, the papers' suffix: DEQ = Anderson, EO = even-odd)
-VARIANTS = {
-    "sync-picard": ("synchronous", "picard", ""),
-    "sync-anderson": ("synchronous", "anderson", "-DEQ"),
-    "eo-picard": ("even_odd", "picard", "-EO"),
-    "eo-anderson": ("even_odd", "anderson", "-EO-DEQ"),
-}
-#: The papers' Table 2 (MNIST, 5 runs): iterations, test accuracy (%).
-PAPER_MNIST = {
-    ("ham3", "sync-picard"): (11.9, 97.9), ("ham3", "sync-anderson"): (9.9, 97.9),
-    ("ham3", "eo-picard"): (8.0, 97.9), ("ham3", "eo-anderson"): (6.6, 97.9),
-    ("ham5", "sync-picard"): (36.0, 97.1), ("ham5", "sync-anderson"): (33.0, 97.1),
-    ("ham5", "eo-picard"): (18.3, 97.1), ("ham5", "eo-anderson"): (17.7, 97.1),
-    ("ham7", "sync-picard"): (67.1, 95.6), ("ham7", "sync-anderson"): (56.0, 95.6),
-    ("ham7", "eo-picard"): (32.2, 95.5), ("ham7", "eo-anderson"): (31.0, 95.5),
-    ("chn3", "sync-picard"): (39.1, 97.0), ("chn3", "sync-anderson"): (20.6, 97.2),
-    ("chn3", "eo-picard"): (16.8, 97.1), ("chn3", "eo-anderson"): (16.2, 97.1),
-}
-#: The epochs after which the papers took each Table 2 row, out of their 10-epoch
-#: schedule (spec §7; 10 where not listed): the synchronous CHN after 3 (its 10-epoch
-#: model mostly stops converging: 75.5 iterations, 97.9 %), CHN-DEQ after 4 ("consistently
-#: became unstable during 5th epoch").
-PAPER_EPOCHS = {("chn3", "sync-picard"): 3, ("chn3", "sync-anderson"): 4}
-PAPER_MNIST_CHN_10_EPOCHS = (75.5, 97.9)
-#: The papers' code on Fashion-MNIST, 3-layer HAM, 10 epochs (from the issue).
-PAPER_CODE_FASHION = {
-    ("ham3", "sync-picard"): (9.8, 87.4),
-    ("ham3", "eo-picard"): (6.7, 87.3),
-    ("ham3", "eo-anderson"): (5.3, 87.3),
-}
 QUICK = dict(rows=["ham3", "chn3"], seeds=[0], epochs=1, train_examples=12_800,
              test_examples=2_000, trace_samples=500)
-
-
-def label(row: str, variant: str) -> str:
-    """The papers' name of a variant, e.g. HAM-EO-DEQ."""
-    return ROWS[row][0].upper() + VARIANTS[variant][2]
-
-
-def updates_per_iteration(row: str, variant: str) -> int:
-    """State updates per iteration, as the paper counts them for its speedup: an
-    even-odd CHN iteration is 2 x 10 inner updates; every other iteration is one."""
-    return 20 if row.startswith("chn") and variant.startswith("eo") else 1
 
 
 def taken_at(row: str, variant: str, args) -> int:
@@ -95,14 +53,6 @@ def taken_at(row: str, variant: str, args) -> int:
     if not args.papers_epochs:
         return args.epochs
     return min(PAPER_EPOCHS.get((row, variant), args.epochs), args.epochs)
-
-
-def paper_mnist(row: str, variant: str, epochs: int):
-    """The papers' Table 2 (iterations, accuracy) for a variant trained `epochs` epochs
-    (their total being 10), or None where the papers report no such row."""
-    if (row, variant) == ("chn3", "sync-picard") and epochs == 10:
-        return PAPER_MNIST_CHN_10_EPOCHS
-    return PAPER_MNIST[(row, variant)] if epochs == PAPER_EPOCHS.get((row, variant), 10) else None
 
 
 EPOCH_KEYS = ("test_accuracy", "test_paper_iterations", "test_not_converged", "train_loss",
@@ -152,22 +102,6 @@ def run_one(row, variant, seed, args, data):
     }, figure["per_sample"]["trace"][:, 1:]  # drop step 1 (F_1 vs the zero start): papers' t = 0..T-2
 
 
-def run_key(run):
-    return run["row"], run["variant"], run["seed"]
-
-
-def results_runs(path, what=""):
-    """The run records of a table2.py results file (<out>.json); a missing or foreign file
-    is an error that names it (after `what`, e.g. the option that named it)."""
-    path = pathlib.Path(path)
-    if not path.is_file():
-        raise SystemExit(f"{what}{path}: no such results file (table2.py writes <out>.json).")
-    record = json.loads(path.read_text())
-    if "runs" not in record:
-        raise SystemExit(f"{what}{path}: not a table2.py results file (it has no 'runs').")
-    return record["runs"]
-
-
 def included_runs(args):
     """The runs of the `--include` results files (the first of each network x variant x
     seed), checked to be trained as this call's are: same data, epochs, backward and
@@ -186,212 +120,6 @@ def included_runs(args):
             if key not in map(run_key, runs):
                 runs.append(run)
     return runs
-
-
-def table_order(runs):
-    """Runs in Table 2's order: network, then variant, then seed."""
-    rows, variants = list(ROWS), list(VARIANTS)
-    return sorted(runs, key=lambda r: (rows.index(r["row"]), variants.index(r["variant"]), r["seed"]))
-
-
-def _mean_std(values):
-    return float(np.mean(values)), float(np.std(values))
-
-
-def summarise(group):
-    """Mean and std over a group of runs (one network x variant, several seeds) of each
-    result, with the seeds and the epochs they were taken at."""
-    keys = ("paper_iterations", "steps", "test_accuracy", "first_epoch_test_accuracy",
-            "not_converged", "train_time_s", "inference_time_s")
-    entry = {k: _mean_std([r[k] for r in group]) for k in keys}
-    return {**entry, "seeds": [r["seed"] for r in group], "epochs": group[0]["epochs"]}
-
-
-def speedup(row, variant, entry, base):
-    """The papers' speedup in state updates over `base` (synchronous Picard of the same
-    network): base iterations / (iterations x state updates per iteration)."""
-    return base["paper_iterations"][0] / (
-        entry["paper_iterations"][0] * updates_per_iteration(row, variant))
-
-
-def aggregate(runs):
-    table = {}
-    for (row, variant) in dict.fromkeys((r["row"], r["variant"]) for r in runs):
-        table[(row, variant)] = summarise(
-            [r for r in runs if (r["row"], r["variant"]) == (row, variant)])
-    for (row, variant), entry in table.items():
-        base = table.get((row, "sync-picard"))
-        entry["speedup"] = None if base is None else speedup(row, variant, entry, base)
-    return table
-
-
-def by_seed_markdown(runs) -> list[str]:
-    """Each run on its own: a row per network x variant, a column per seed, each cell
-    "iterations / test accuracy" and, against synchronous Picard of the same network
-    and seed, the speedup in state updates and the accuracy difference in points."""
-    seeds = sorted({r["seed"] for r in runs})
-    cells = {(r["row"], r["variant"], r["seed"]): r for r in runs}
-    lines = [
-        "Per seed: iterations (papers' count) / test accuracy; in brackets, against synchronous "
-        "Picard of the same network and seed, the speedup in state updates and the accuracy "
-        "difference in points.",
-        "",
-        "| network | " + " | ".join(f"seed {s}" for s in seeds) + " |",
-        "|---|" + "---|" * len(seeds),
-    ]
-    for row, variant in dict.fromkeys((r["row"], r["variant"]) for r in runs):
-        row_cells = []
-        for seed in seeds:
-            run, base = cells.get((row, variant, seed)), cells.get((row, "sync-picard", seed))
-            if run is None:
-                row_cells.append("-")
-                continue
-            iterations = run["paper_iterations"]
-            cell = f"{iterations:.{2 if iterations < 15 else 1}f} / {100 * run['test_accuracy']:.2f} %"
-            if base is not None and variant != "sync-picard":
-                ratio = base["paper_iterations"] / (iterations * updates_per_iteration(row, variant))
-                cell += f" ({ratio:.2f}x, {100 * (run['test_accuracy'] - base['test_accuracy']):+.2f})"
-            row_cells.append(cell)
-        epochs = next(r["epochs"] for r in runs if (r["row"], r["variant"]) == (row, variant))
-        name = f"{label(row, variant)} ({row[-1]} layers, {epochs} epochs)"
-        lines.append(f"| {name} | " + " | ".join(row_cells) + " |")
-    return lines
-
-
-def markdown(table, runs, args, description):
-    early = "(synchronous CHNs taken earlier, as the papers did) " if args.papers_epochs else ""
-    lines = [
-        f"Table 2 reproduction on {description}; {args.epochs} epoch(s) {early}"
-        f"trained with --backward {args.backward}"
-        + ("" if args.backward_steps is None else f" --backward-steps {args.backward_steps}")
-        + ", seeds "
-        f"{sorted({s for e in table.values() for s in e['seeds']})}, "
-        f"{args.test_examples or 'all'} test images, backend "
-        f"{jax.default_backend()} ({platform.processor() or platform.machine()}).",
-        "Iterations: the papers' count (0-based index of the first step within rtol 1e-4 of "
-        "the previous one; cap - 1 if never); speedup: base iterations / (iterations x state "
-        "updates per iteration), base = synchronous Picard of the same network.",
-        "",
-        "| layers | model | # iters to conv. | speedup | test acc. (%) | 1st-epoch acc. (%) "
-        "| hopjax steps | not conv. (%) | train time (s) | inference (s) | paper, MNIST: iters / acc. "
-        "| seeds |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for (row, variant), e in table.items():
-        pm = lambda k, scale=1: f"{scale * e[k][0]:.1f} (±{scale * e[k][1]:.1f})"
-        paper = paper_mnist(row, variant, e["epochs"])
-        paper = "-" if paper is None else f"{paper[0]} / {paper[1]}"
-        speedup = "-" if e["speedup"] is None else f"{e['speedup']:.1f}x"
-        name = label(row, variant) + ("" if e["epochs"] == args.epochs else f" ({e['epochs']} epochs)")
-        lines.append(
-            f"| {row[-1]} | {name} | {pm('paper_iterations')} | "
-            f"{speedup} | "
-            f"{pm('test_accuracy', 100)} | {pm('first_epoch_test_accuracy', 100)} | "
-            f"{pm('steps')} | {100 * e['not_converged'][0]:.2f} | {e['train_time_s'][0]:.0f} | "
-            f"{e['inference_time_s'][0]:.2f} | {paper} | {', '.join(map(str, e['seeds']))} |"
-        )
-    lines += ["", *by_seed_markdown(runs)]
-    if args.dataset == "fashion-mnist":
-        lines += ["", "The papers' own code on Fashion-MNIST (3-layer HAM, 10 epochs): " + ", ".join(
-            f"{label(r, v)} {it} iters / {acc} %"
-            for (r, v), (it, acc) in PAPER_CODE_FASHION.items())]
-    return "\n".join(lines) + "\n"
-
-
-def figures(traces, out):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    written = []
-    for name, rows in (("fig3", ["chn3", "ham3"]), ("fig4", ["ham5", "ham7"])):
-        rows = [r for r in rows if any(k[0] == r for k in traces)]
-        if not rows:
-            continue
-        variants = [v for v in VARIANTS if any((r, v) in traces for r in rows)]
-        fig, axes = plt.subplots(len(rows), len(variants), figsize=(3.2 * len(variants), 2.8 * len(rows)),
-                                 squeeze=False, constrained_layout=True)
-        for i, row in enumerate(rows):
-            for j, variant in enumerate(variants):
-                ax = axes[i, j]
-                if (row, variant) not in traces:
-                    ax.set_axis_off()
-                    continue
-                title = f"{label(row, variant)} ({row[-1]} layers)"
-                hj.plot.residual_heatmap(ax, traces[(row, variant)], title=title)
-        path = out.with_name(f"{out.name}-{name}.png")
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        written.append(path)
-    return written
-
-
-def gradient(run) -> str:
-    """How a run's training gradient was taken: its backward mode, and its steps K where
-    they were set (e.g. "rbp-unrolled, K=12")."""
-    config = run["config"]
-    steps = config.get("backward_steps")
-    return config["backward"] + ("" if steps is None else f", K={steps}")
-
-
-def curve_groups(runs):
-    """The runs drawn in one colour: same network, variant and gradient, as a list of
-    (legend name, runs); the gradient is named only where the runs differ in it."""
-    name_gradient = len({gradient(r) for r in runs}) > 1
-    keys = list(dict.fromkeys((r["row"], r["variant"], gradient(r)) for r in runs))
-    return [
-        (f"{label(row, variant)} ({row[-1]}L)" + (f", {grad}" if name_gradient else ""),
-         [r for r in runs if (r["row"], r["variant"], gradient(r)) == (row, variant, grad)])
-        for row, variant, grad in keys
-    ]
-
-
-#: The learning curves' line styles, one per gradient within a network.
-LINE_STYLES = ("-", "--", ":", "-.")
-
-
-def curve_panels(runs):
-    """The learning-curve figure's layout: one row of panels per network, in Table 2's
-    order, holding that network's `curve_groups` groups, each with its line options. The
-    colour names the variant (the same in every row); the line style the gradient, where
-    a network's runs were trained with more than one."""
-    groups = curve_groups(runs)
-    panels = []
-    for row in ROWS:
-        here = [(name, group) for name, group in groups if group[0]["row"] == row]
-        gradients = list(dict.fromkeys(gradient(group[0]) for _, group in here))
-        lines = [(name, group, {
-            "color": f"C{list(VARIANTS).index(group[0]['variant'])}",
-            "linestyle": LINE_STYLES[gradients.index(gradient(group[0])) % len(LINE_STYLES)],
-        }) for name, group in here]
-        if lines:
-            panels.append((row, lines))
-    return panels
-
-
-def curves_figure(runs, path):
-    """Every run's learning curves (`hopjax.plot.learning_curves`) as laid out by
-    `curve_panels`: a row of panels per network, a group's seeds in the same colour."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    panels = curve_panels(runs)
-    fig, axes = plt.subplots(len(panels), 3, figsize=(15, 3.2 * len(panels)),
-                             constrained_layout=True, squeeze=False)
-    for row_axes, (row, lines) in zip(axes, panels):
-        for name, group, options in lines:
-            seeds = ", ".join(str(r["seed"]) for r in group)
-            for i, run in enumerate(group):
-                hj.plot.learning_curves(row_axes, run["by_epoch"], alpha=0.85, **options,
-                                        label=f"{name}, seed {seeds}" if i == 0 else None)
-        row_axes[1].set_title(f"{ROWS[row][0].upper()}, {row[-1]} layers")
-        row_axes[2].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))  # beside
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
 
 
 def main():

@@ -25,7 +25,10 @@ def run_benchmark(script, *args):
 
 
 def load_benchmark(script):
-    """`benchmarks/<script>.py` as a module, without running its `main`."""
+    """`benchmarks/<script>.py` as a module, without running its `main` (its sibling
+    modules importable, as when it runs as a script)."""
+    if str(ROOT / "benchmarks") not in sys.path:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
     spec = importlib.util.spec_from_file_location(script, ROOT / "benchmarks" / f"{script}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -184,7 +187,7 @@ def test_stability_script_reads_a_training_run(tmp_path):
 
 
 def test_curves_figure_has_a_row_per_network_and_a_colour_per_variant(tmp_path):
-    table2 = load_benchmark("table2")
+    figures = load_benchmark("_table2_figures")
     by_epoch = {"test_accuracy": [0.7, 0.8], "test_paper_iterations": [9.0, 8.0],
                 "train_loss": [0.2, 0.1]}
 
@@ -196,7 +199,7 @@ def test_curves_figure_has_a_row_per_network_and_a_colour_per_variant(tmp_path):
             run("ham7", "eo-anderson", 0), run("ham7", "eo-anderson", 0, steps=12),
             run("ham3", "eo-anderson", 1), run("ham3", "eo-anderson", 2),
             run("ham3", "sync-picard", 0)]
-    panels = table2.curve_panels(runs)
+    panels = figures.curve_panels(runs)
     assert [row for row, _ in panels] == ["ham3", "ham7", "chn3"]  # Table 2's order
     drawn = {row: [(len(group), group[0]["variant"], options["color"], options["linestyle"])
                    for _, group, options in lines] for row, lines in panels}
@@ -208,14 +211,14 @@ def test_curves_figure_has_a_row_per_network_and_a_colour_per_variant(tmp_path):
         "chn3": [(1, "eo-picard", "C2", "-")],
     }
     one, three = tmp_path / "one.png", tmp_path / "three.png"
-    table2.curves_figure(runs[:1], one)
-    table2.curves_figure(runs, three)
+    figures.curves_figure(runs[:1], one)
+    figures.curves_figure(runs, three)
     (width, height), (width3, height3) = png_size(one), png_size(three)
     assert width3 == width and 2.5 * height < height3 < 3.5 * height
 
 
 def test_table2_by_seed_table_compares_each_run_with_its_own_seeds_base():
-    table2 = load_benchmark("table2")
+    summary = load_benchmark("_table2_summary")
 
     def run(row, variant, seed, iterations, accuracy, epochs=10):
         return {"row": row, "variant": variant, "seed": seed, "epochs": epochs,
@@ -225,7 +228,7 @@ def test_table2_by_seed_table_compares_each_run_with_its_own_seeds_base():
             run("ham3", "eo-anderson", 1, 4.0, 0.860),  # seed 1 has no base: no comparison
             run("chn3", "sync-picard", 1, 40.0, 0.850, epochs=3),
             run("chn3", "eo-picard", 1, 10.0, 0.840)]  # 2 x 10 inner updates per iteration
-    lines = table2.by_seed_markdown(runs)
+    lines = summary.by_seed_markdown(runs)
     assert lines[2:] == [
         "| network | seed 0 | seed 1 |",
         "|---|---|---|",

@@ -1,0 +1,138 @@
+"""Table 2 from training runs' records: reading results files, the mean ± std over seeds
+per network x variant, the papers' speedup in state updates, and the Markdown tables
+(the means in the paper's layout, then every run by seed)."""
+
+import json
+import pathlib
+import platform
+
+import jax
+import numpy as np
+
+from _table2_rows import label, paper_mnist, PAPER_CODE_FASHION, ROWS, updates_per_iteration, VARIANTS
+
+
+def run_key(run):
+    return run["row"], run["variant"], run["seed"]
+
+
+def results_runs(path, what=""):
+    """The run records of a table2.py results file (<out>.json); a missing or foreign file
+    is an error that names it (after `what`, e.g. the option that named it)."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise SystemExit(f"{what}{path}: no such results file (table2.py writes <out>.json).")
+    record = json.loads(path.read_text())
+    if "runs" not in record:
+        raise SystemExit(f"{what}{path}: not a table2.py results file (it has no 'runs').")
+    return record["runs"]
+
+
+def table_order(runs):
+    """Runs in Table 2's order: network, then variant, then seed."""
+    rows, variants = list(ROWS), list(VARIANTS)
+    return sorted(runs, key=lambda r: (rows.index(r["row"]), variants.index(r["variant"]), r["seed"]))
+
+
+def _mean_std(values):
+    return float(np.mean(values)), float(np.std(values))
+
+
+def summarise(group):
+    """Mean and std over a group of runs (one network x variant, several seeds) of each
+    result, with the seeds and the epochs they were taken at."""
+    keys = ("paper_iterations", "steps", "test_accuracy", "first_epoch_test_accuracy",
+            "not_converged", "train_time_s", "inference_time_s")
+    entry = {k: _mean_std([r[k] for r in group]) for k in keys}
+    return {**entry, "seeds": [r["seed"] for r in group], "epochs": group[0]["epochs"]}
+
+
+def speedup(row, variant, entry, base):
+    """The papers' speedup in state updates over `base` (synchronous Picard of the same
+    network): base iterations / (iterations x state updates per iteration)."""
+    return base["paper_iterations"][0] / (
+        entry["paper_iterations"][0] * updates_per_iteration(row, variant))
+
+
+def aggregate(runs):
+    table = {}
+    for (row, variant) in dict.fromkeys((r["row"], r["variant"]) for r in runs):
+        table[(row, variant)] = summarise(
+            [r for r in runs if (r["row"], r["variant"]) == (row, variant)])
+    for (row, variant), entry in table.items():
+        base = table.get((row, "sync-picard"))
+        entry["speedup"] = None if base is None else speedup(row, variant, entry, base)
+    return table
+
+
+def by_seed_markdown(runs) -> list[str]:
+    """Each run on its own: a row per network x variant, a column per seed, each cell
+    "iterations / test accuracy" and, against synchronous Picard of the same network
+    and seed, the speedup in state updates and the accuracy difference in points."""
+    seeds = sorted({r["seed"] for r in runs})
+    cells = {(r["row"], r["variant"], r["seed"]): r for r in runs}
+    lines = [
+        "Per seed: iterations (papers' count) / test accuracy; in brackets, against synchronous "
+        "Picard of the same network and seed, the speedup in state updates and the accuracy "
+        "difference in points.",
+        "",
+        "| network | " + " | ".join(f"seed {s}" for s in seeds) + " |",
+        "|---|" + "---|" * len(seeds),
+    ]
+    for row, variant in dict.fromkeys((r["row"], r["variant"]) for r in runs):
+        row_cells = []
+        for seed in seeds:
+            run, base = cells.get((row, variant, seed)), cells.get((row, "sync-picard", seed))
+            if run is None:
+                row_cells.append("-")
+                continue
+            iterations = run["paper_iterations"]
+            cell = f"{iterations:.{2 if iterations < 15 else 1}f} / {100 * run['test_accuracy']:.2f} %"
+            if base is not None and variant != "sync-picard":
+                ratio = base["paper_iterations"] / (iterations * updates_per_iteration(row, variant))
+                cell += f" ({ratio:.2f}x, {100 * (run['test_accuracy'] - base['test_accuracy']):+.2f})"
+            row_cells.append(cell)
+        epochs = next(r["epochs"] for r in runs if (r["row"], r["variant"]) == (row, variant))
+        name = f"{label(row, variant)} ({row[-1]} layers, {epochs} epochs)"
+        lines.append(f"| {name} | " + " | ".join(row_cells) + " |")
+    return lines
+
+
+def markdown(table, runs, args, description):
+    early = "(synchronous CHNs taken earlier, as the papers did) " if args.papers_epochs else ""
+    lines = [
+        f"Table 2 reproduction on {description}; {args.epochs} epoch(s) {early}"
+        f"trained with --backward {args.backward}"
+        + ("" if args.backward_steps is None else f" --backward-steps {args.backward_steps}")
+        + ", seeds "
+        f"{sorted({s for e in table.values() for s in e['seeds']})}, "
+        f"{args.test_examples or 'all'} test images, backend "
+        f"{jax.default_backend()} ({platform.processor() or platform.machine()}).",
+        "Iterations: the papers' count (0-based index of the first step within rtol 1e-4 of "
+        "the previous one; cap - 1 if never); speedup: base iterations / (iterations x state "
+        "updates per iteration), base = synchronous Picard of the same network.",
+        "",
+        "| layers | model | # iters to conv. | speedup | test acc. (%) | 1st-epoch acc. (%) "
+        "| hopjax steps | not conv. (%) | train time (s) | inference (s) | paper, MNIST: iters / acc. "
+        "| seeds |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (row, variant), e in table.items():
+        pm = lambda k, scale=1: f"{scale * e[k][0]:.1f} (±{scale * e[k][1]:.1f})"
+        paper = paper_mnist(row, variant, e["epochs"])
+        paper = "-" if paper is None else f"{paper[0]} / {paper[1]}"
+        speedup = "-" if e["speedup"] is None else f"{e['speedup']:.1f}x"
+        name = label(row, variant) + ("" if e["epochs"] == args.epochs else f" ({e['epochs']} epochs)")
+        lines.append(
+            f"| {row[-1]} | {name} | {pm('paper_iterations')} | "
+            f"{speedup} | "
+            f"{pm('test_accuracy', 100)} | {pm('first_epoch_test_accuracy', 100)} | "
+            f"{pm('steps')} | {100 * e['not_converged'][0]:.2f} | {e['train_time_s'][0]:.0f} | "
+            f"{e['inference_time_s'][0]:.2f} | {paper} | {', '.join(map(str, e['seeds']))} |"
+        )
+    lines += ["", *by_seed_markdown(runs)]
+    if args.dataset == "fashion-mnist":
+        lines += ["", "The papers' own code on Fashion-MNIST (3-layer HAM, 10 epochs): " + ", ".join(
+            f"{label(r, v)} {it} iters / {acc} %"
+            for (r, v), (it, acc) in PAPER_CODE_FASHION.items())]
+    return "\n".join(lines) + "\n"
