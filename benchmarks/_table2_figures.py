@@ -7,12 +7,21 @@ import hopjax.plot
 from _table2_rows import label, ROWS, VARIANTS
 
 
-def figures(traces, out):
+def _pyplot():
+    """matplotlib's pyplot on the file-only Agg backend (imported only when drawing)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def figures(traces, out):
+    """The papers' Figs. 3-4 as `<out>-fig3.png` (3-layer CHN and HAM) and
+    `<out>-fig4.png` (5- and 7-layer HAM): a `hopjax.plot.residual_heatmap` per network x
+    variant in `traces`; returns the paths written."""
+    plt = _pyplot()
     written = []
     for name, rows in (("fig3", ["chn3", "ham3"]), ("fig4", ["ham5", "ham7"])):
         rows = [r for r in rows if any(k[0] == r for k in traces)]
@@ -82,11 +91,7 @@ def curve_panels(runs):
 def curves_figure(runs, path):
     """Every run's learning curves (`hopjax.plot.learning_curves`) as laid out by
     `curve_panels`: a row of panels per network, a group's seeds in the same colour."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     panels = curve_panels(runs)
     fig, axes = plt.subplots(len(panels), 3, figsize=(15, 3.2 * len(panels)),
                              constrained_layout=True, squeeze=False)

@@ -41,6 +41,7 @@ PAPER_CODE_FASHION = {
     ("ham3", "eo-anderson"): (5.3, 87.3),
 }
 
+
 def label(row: str, variant: str) -> str:
     """The papers' name of a variant, e.g. HAM-EO-DEQ."""
     return ROWS[row][0].upper() + VARIANTS[variant][2]
@@ -50,6 +51,12 @@ def updates_per_iteration(row: str, variant: str) -> int:
     """State updates per iteration, as the paper counts them for its speedup: an
     even-odd CHN iteration is 2 x 10 inner updates; every other iteration is one."""
     return 20 if row.startswith("chn") and variant.startswith("eo") else 1
+
+
+def state_update_speedup(row: str, variant: str, iterations: float, base_iterations: float) -> float:
+    """The papers' speedup in state updates over synchronous Picard of the same network:
+    base iterations / (iterations x state updates per iteration)."""
+    return base_iterations / (iterations * updates_per_iteration(row, variant))
 
 
 def paper_mnist(row: str, variant: str, epochs: int):

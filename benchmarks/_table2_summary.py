@@ -9,7 +9,7 @@ import platform
 import jax
 import numpy as np
 
-from _table2_rows import label, paper_mnist, PAPER_CODE_FASHION, ROWS, updates_per_iteration, VARIANTS
+from _table2_rows import label, paper_mnist, PAPER_CODE_FASHION, ROWS, state_update_speedup, VARIANTS
 
 
 def run_key(run):
@@ -48,13 +48,15 @@ def summarise(group):
 
 
 def speedup(row, variant, entry, base):
-    """The papers' speedup in state updates over `base` (synchronous Picard of the same
-    network): base iterations / (iterations x state updates per iteration)."""
-    return base["paper_iterations"][0] / (
-        entry["paper_iterations"][0] * updates_per_iteration(row, variant))
+    """`state_update_speedup` of a summary `entry` over the summary `base` (synchronous
+    Picard of the same network), on their mean iterations."""
+    return state_update_speedup(row, variant, entry["paper_iterations"][0],
+                                base["paper_iterations"][0])
 
 
 def aggregate(runs):
+    """Table 2 as {(network, variant): `summarise` of its runs, with its `speedup` over
+    synchronous Picard of the same network (None without such runs)}."""
     table = {}
     for (row, variant) in dict.fromkeys((r["row"], r["variant"]) for r in runs):
         table[(row, variant)] = summarise(
@@ -89,7 +91,7 @@ def by_seed_markdown(runs) -> list[str]:
             iterations = run["paper_iterations"]
             cell = f"{iterations:.{2 if iterations < 15 else 1}f} / {100 * run['test_accuracy']:.2f} %"
             if base is not None and variant != "sync-picard":
-                ratio = base["paper_iterations"] / (iterations * updates_per_iteration(row, variant))
+                ratio = state_update_speedup(row, variant, iterations, base["paper_iterations"])
                 cell += f" ({ratio:.2f}x, {100 * (run['test_accuracy'] - base['test_accuracy']):+.2f})"
             row_cells.append(cell)
         epochs = next(r["epochs"] for r in runs if (r["row"], r["variant"]) == (row, variant))
