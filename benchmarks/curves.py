@@ -4,8 +4,8 @@ iterations to convergence and training loss by epoch) in a PNG, and tabulate the
 numbers side by side (mean ± std over seeds; fewer iterations and accuracy difference
 against synchronous Picard of the same network) in a Markdown file next to it.
 
-    python benchmarks/curves.py benchmarks/results/table2-ham7-2seeds.json \\
-        benchmarks/results/table2-ham7-eo-anderson-K12-2seeds.json \\
+    python benchmarks/curves.py benchmarks/results/table2-ham7-3seeds.json \\
+        benchmarks/results/table2-ham7-eo-anderson-K12-3seeds.json \\
         --out benchmarks/results/table2-ham7-backward-curves.png
 
 Unlike `table2.py --include`, the files may hold runs trained differently (backward mode,
