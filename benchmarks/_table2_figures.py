@@ -88,9 +88,21 @@ def curve_panels(runs):
     return panels
 
 
+def seed_mean(group):
+    r"""The per-epoch mean over a group's seeds of each learning curve: a `by_epoch` dict
+    $\bar c_e = \frac1S \sum_s c^{(s)}_e$, over the epochs that every seed has."""
+    histories = [run["by_epoch"] for run in group]
+    keys = [key for key in histories[0] if all(key in h for h in histories)]
+    epochs = min(len(h[key]) for h in histories for key in keys)
+    return {key: [sum(h[key][e] for h in histories) / len(histories) for e in range(epochs)]
+            for key in keys}
+
+
 def curves_figure(runs, path):
     """Every run's learning curves (`hopjax.plot.learning_curves`) as laid out by
-    `curve_panels`: a row of panels per network, a group's seeds in the same colour."""
+    `curve_panels`: a row of panels per network, a group's seeds in the same colour. A
+    group of several seeds is drawn as their `seed_mean` in a bold line over each seed's
+    own curves in thin faint lines."""
     plt = _pyplot()
     panels = curve_panels(runs)
     fig, axes = plt.subplots(len(panels), 3, figsize=(15, 3.2 * len(panels)),
@@ -98,9 +110,15 @@ def curves_figure(runs, path):
     for row_axes, (row, lines) in zip(axes, panels):
         for name, group, options in lines:
             seeds = ", ".join(str(r["seed"]) for r in group)
-            for i, run in enumerate(group):
-                hj.plot.learning_curves(row_axes, run["by_epoch"], alpha=0.85, **options,
-                                        label=f"{name}, seed {seeds}" if i == 0 else None)
+            if len(group) == 1:
+                hj.plot.learning_curves(row_axes, group[0]["by_epoch"], alpha=0.85, **options,
+                                        label=f"{name}, seed {seeds}")
+                continue
+            for run in group:
+                hj.plot.learning_curves(row_axes, run["by_epoch"], alpha=0.3, linewidth=0.8,
+                                        markersize=0, **options)
+            hj.plot.learning_curves(row_axes, seed_mean(group), linewidth=2, **options,
+                                    label=f"{name}, mean of seeds {seeds}")
         row_axes[1].set_title(f"{ROWS[row][0].upper()}, {row[-1]} layers")
         row_axes[2].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))  # beside
     fig.savefig(path, dpi=110)

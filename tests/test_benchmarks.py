@@ -8,6 +8,8 @@ import struct
 import subprocess
 import sys
 
+import numpy as np
+
 from .helpers import write_mnist_like
 
 
@@ -215,6 +217,41 @@ def test_curves_figure_has_a_row_per_network_and_a_colour_per_variant(tmp_path):
     figures.curves_figure(runs, three)
     (width, height), (width3, height3) = png_size(one), png_size(three)
     assert width3 == width and 2.5 * height < height3 < 3.5 * height
+
+
+def test_curves_figure_draws_the_mean_of_several_seeds_over_their_own_curves(tmp_path):
+    figures = load_benchmark("_table2_figures")
+    rng = np.random.default_rng(7)
+    curves = rng.uniform(0.1, 0.9, size=(3, 3, 4))  # seed x curve x epoch
+
+    def run(seed, epochs=4):
+        by_epoch = dict(zip(["test_accuracy", "test_paper_iterations", "train_loss"],
+                            curves[seed, :, :epochs].tolist()))
+        return {"row": "ham5", "variant": "eo-anderson", "seed": seed, "by_epoch": by_epoch,
+                "config": {"backward": "rbp-unrolled", "backward_steps": None}}
+
+    group = [run(0), run(1), run(2, epochs=3)]  # the mean covers the epochs all seeds have
+    mean = figures.seed_mean(group)
+    np.testing.assert_allclose(np.array([mean["test_accuracy"], mean["test_paper_iterations"],
+                                         mean["train_loss"]]),
+                               curves[:, :, :3].mean(axis=0), rtol=1e-12)
+
+    import matplotlib.pyplot as plt
+
+    saved = []
+    real_close = plt.close
+    plt.close = lambda fig: saved.append(fig)  # keep the figure to look at its lines
+    try:
+        figures.curves_figure(group, tmp_path / "mean.png")
+    finally:
+        plt.close = real_close
+    accuracy_axis = saved[0].axes[0]
+    widths = sorted(line.get_linewidth() for line in accuracy_axis.lines)
+    assert widths == [0.8, 0.8, 0.8, 2]  # three faint seeds, one bold mean
+    (bold,) = [line for line in accuracy_axis.lines if line.get_linewidth() == 2]
+    np.testing.assert_allclose(bold.get_ydata(), 100 * curves[:, 0, :3].mean(axis=0))
+    assert bold.get_label() == "HAM-EO-DEQ (5L), mean of seeds 0, 1, 2"
+    real_close(saved[0])
 
 
 def test_table2_by_seed_table_compares_each_run_with_its_own_seeds_base():
