@@ -3,6 +3,7 @@ trajectories) and the learning curves of every run, a row of panels per network.
 
 import hopjax as hj
 import hopjax.plot
+import numpy as np
 
 from _table2_rows import label, ROWS, VARIANTS
 
@@ -94,8 +95,7 @@ def seed_mean(group):
     histories = [run["by_epoch"] for run in group]
     keys = [key for key in histories[0] if all(key in h for h in histories)]
     epochs = min(len(h[key]) for h in histories for key in keys)
-    return {key: [sum(h[key][e] for h in histories) / len(histories) for e in range(epochs)]
-            for key in keys}
+    return {key: np.mean([h[key][:epochs] for h in histories], axis=0).tolist() for key in keys}
 
 
 def curves_figure(runs, path):

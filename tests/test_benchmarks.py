@@ -219,7 +219,7 @@ def test_curves_figure_has_a_row_per_network_and_a_colour_per_variant(tmp_path):
     assert width3 == width and 2.5 * height < height3 < 3.5 * height
 
 
-def test_curves_figure_draws_the_mean_of_several_seeds_over_their_own_curves(tmp_path):
+def test_curves_figure_draws_the_mean_of_several_seeds_over_their_own_curves(tmp_path, monkeypatch):
     figures = load_benchmark("_table2_figures")
     rng = np.random.default_rng(7)
     curves = rng.uniform(0.1, 0.9, size=(3, 3, 4))  # seed x curve x epoch
@@ -239,19 +239,16 @@ def test_curves_figure_draws_the_mean_of_several_seeds_over_their_own_curves(tmp
     import matplotlib.pyplot as plt
 
     saved = []
-    real_close = plt.close
-    plt.close = lambda fig: saved.append(fig)  # keep the figure to look at its lines
-    try:
-        figures.curves_figure(group, tmp_path / "mean.png")
-    finally:
-        plt.close = real_close
+    monkeypatch.setattr(plt, "close", saved.append)  # keep the figure to look at its lines
+    figures.curves_figure(group, tmp_path / "mean.png")
+    monkeypatch.undo()
     accuracy_axis = saved[0].axes[0]
     widths = sorted(line.get_linewidth() for line in accuracy_axis.lines)
     assert widths == [0.8, 0.8, 0.8, 2]  # three faint seeds, one bold mean
     (bold,) = [line for line in accuracy_axis.lines if line.get_linewidth() == 2]
     np.testing.assert_allclose(bold.get_ydata(), 100 * curves[:, 0, :3].mean(axis=0))
     assert bold.get_label() == "HAM-EO-DEQ (5L), mean of seeds 0, 1, 2"
-    real_close(saved[0])
+    plt.close(saved[0])
 
 
 def test_table2_by_seed_table_compares_each_run_with_its_own_seeds_base():
