@@ -50,6 +50,7 @@ def test_real_fashion_mnist():
 
 def test_load_dataset_from_idx_directory(tmp_path, monkeypatch):
     monkeypatch.delenv("HOPJAX_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # no downloaded MNIST
     write_mnist_like(tmp_path, 9, 5)
     data = load_dataset("mnist", data_dir=tmp_path)
     assert data.train_images.shape == (9, 784) and data.test_images.shape == (5, 784)
