@@ -8,6 +8,7 @@ from hopjax.data import (
     DEBIAN_FASHION_MNIST,
     load_dataset,
     load_idx_split,
+    parse_idx,
     read_idx,
 )
 
@@ -29,6 +30,20 @@ def test_idx_round_trip_on_generated_files(tmp_path):
         load_idx_split(tmp_path, "train")
     with pytest.raises(ValueError, match="split must be"):
         load_idx_split(tmp_path, "validation")
+
+
+def test_parse_idx_reads_big_endian_types_from_bytes():
+    # 0x0C: int32, big-endian; shape (2, 3), built by hand rather than by `write_idx`.
+    header = b"\x00\x00\x0c\x02" + (2).to_bytes(4, "big") + (3).to_bytes(4, "big")
+    values = [-5, 0, 7, 2**31 - 1, -(2**31), 123456]
+    body = b"".join(v.to_bytes(4, "big", signed=True) for v in values)
+    array = parse_idx(header + body)
+    assert array.shape == (2, 3) and array.dtype == np.dtype(">i4")
+    np.testing.assert_array_equal(array, np.array(values).reshape(2, 3))
+    floats = b"\x00\x00\x0e\x01" + (2).to_bytes(4, "big") + np.array([0.5, -3.25], ">f8").tobytes()
+    np.testing.assert_array_equal(parse_idx(floats), [0.5, -3.25])
+    with pytest.raises(ValueError, match="member.bin is truncated or corrupt"):
+        parse_idx(header + body[:-1], "member.bin")
 
 
 def test_idx_rejects_corrupt_files(tmp_path):

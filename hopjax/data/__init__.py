@@ -10,6 +10,7 @@ from ._errors import DatasetNotFoundError as DatasetNotFoundError
 from ._idx import (
     DEBIAN_FASHION_MNIST as DEBIAN_FASHION_MNIST,
     load_idx_split as load_idx_split,
+    parse_idx as parse_idx,
     read_idx as read_idx,
 )
 from ._pypi_mnist import (

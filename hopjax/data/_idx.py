@@ -15,8 +15,40 @@ DEBIAN_FASHION_MNIST = pathlib.Path("/usr/share/datasets/fashion-mnist")
 _DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
+def parse_idx(data: bytes, name: str = "IDX data") -> np.ndarray:
+    """Parse the bytes of one (uncompressed) IDX file.
+
+    An IDX file is a 4-byte magic number `0x00 0x00 T D` (`T` the element type, `D`
+    the number of dimensions), then `D` big-endian 4-byte sizes, then the elements in
+    C order.
+
+    **Arguments:**
+
+    - `data`: the file's bytes.
+    - `name`: what to call them in error messages (e.g. the file's path).
+
+    **Returns:** the array, with the dtype and shape of the header.
+
+    **Raises:** `ValueError` for a bad magic number or a truncated file.
+    """
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _DTYPES:
+        raise ValueError(f"{name} is not an IDX file (bad magic number).")
+    ndim = data[3]
+    dims = tuple(int.from_bytes(data[4 + 4 * k : 8 + 4 * k], "big") for k in range(ndim))
+    dtype = np.dtype(_DTYPES[data[2]])
+    expected = int(np.prod(dims)) * dtype.itemsize
+    body = data[4 + 4 * ndim :]
+    if len(body) != expected:
+        raise ValueError(
+            f"{name} is truncated or corrupt: header says {dims} ({expected} bytes), "
+            f"file holds {len(body)} bytes."
+        )
+    return np.frombuffer(body, dtype).reshape(dims)
+
+
 def read_idx(path: str | pathlib.Path) -> np.ndarray:
-    """Read one IDX file (``.gz`` or plain) into a NumPy array of its stored shape.
+    """Read one IDX file (``.gz`` or plain) into a NumPy array of its stored shape
+    ([`hopjax.data.parse_idx`][] of the file's bytes).
 
     **Arguments:**
 
@@ -30,20 +62,7 @@ def read_idx(path: str | pathlib.Path) -> np.ndarray:
     path = pathlib.Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as f:
-        data = f.read()
-    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _DTYPES:
-        raise ValueError(f"{path} is not an IDX file (bad magic number).")
-    ndim = data[3]
-    dims = tuple(int.from_bytes(data[4 + 4 * k : 8 + 4 * k], "big") for k in range(ndim))
-    dtype = np.dtype(_DTYPES[data[2]])
-    expected = int(np.prod(dims)) * dtype.itemsize
-    body = data[4 + 4 * ndim :]
-    if len(body) != expected:
-        raise ValueError(
-            f"{path} is truncated or corrupt: header says {dims} ({expected} bytes), "
-            f"file holds {len(body)} bytes."
-        )
-    return np.frombuffer(body, dtype).reshape(dims)
+        return parse_idx(f.read(), str(path))
 
 
 def load_idx_split(

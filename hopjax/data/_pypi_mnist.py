@@ -8,6 +8,7 @@ names, to a directory that [`hopjax.data.load_dataset`][] then reads.
 
 import gzip
 import hashlib
+import io
 import os
 import pathlib
 import tempfile
@@ -18,7 +19,7 @@ from typing import NamedTuple
 from tqdm.auto import tqdm
 
 from ._errors import DatasetNotFoundError
-from ._idx import read_idx
+from ._idx import parse_idx
 
 
 class PinnedFile(NamedTuple):
@@ -112,31 +113,30 @@ def download_mnist(
             f"{source.url} has SHA-256 {digest}, expected {source.sha256}: not the "
             "archive hopjax knows; nothing was written."
         )
+    files = {}  # MNIST's name -> gzipped bytes
+    with zipfile.ZipFile(io.BytesIO(archive)) as zipped:
+        members = {
+            pathlib.PurePosixPath(info.filename).name: info
+            for info in zipped.infolist()
+            if "__MACOSX" not in info.filename
+        }
+        missing = sorted(set(_MEMBERS) - set(members))
+        if missing:
+            raise ValueError(f"{source.url} does not hold {missing}; nothing was written.")
+        for member, (name, examples) in _MEMBERS.items():
+            raw = zipped.read(members[member])
+            shape = parse_idx(raw, f"{member} in {source.url}").shape
+            wanted = (examples, 28, 28) if "images" in name else (examples,)
+            if shape != wanted:
+                raise ValueError(
+                    f"{member} in {source.url} has shape {shape}, not MNIST's "
+                    f"{wanted}; nothing was written."
+                )
+            files[name] = gzip.compress(raw, compresslevel=6, mtime=0)
     directory.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=directory) as scratch:  # same file system: renames
-        scratch = pathlib.Path(scratch)
-        (scratch / "archive.zip").write_bytes(archive)
-        with zipfile.ZipFile(scratch / "archive.zip") as zipped:
-            members = {
-                pathlib.PurePosixPath(info.filename).name: info
-                for info in zipped.infolist()
-                if "__MACOSX" not in info.filename
-            }
-            missing = sorted(set(_MEMBERS) - set(members))
-            if missing:
-                raise ValueError(f"{source.url} does not hold {missing}; nothing was written.")
-            for member, (name, examples) in _MEMBERS.items():
-                raw = scratch / member
-                raw.write_bytes(zipped.read(members[member]))
-                shape = read_idx(raw).shape
-                wanted = (examples, 28, 28) if "images" in name else (examples,)
-                if shape != wanted:
-                    raise ValueError(
-                        f"{member} in {source.url} has shape {shape}, not MNIST's "
-                        f"{wanted}; nothing was written."
-                    )
-                with gzip.open(scratch / name, "wb", compresslevel=6) as f:
-                    f.write(raw.read_bytes())
-        for name, _ in _MEMBERS.values():
-            os.replace(scratch / name, directory / name)
+        for name, data in files.items():
+            (pathlib.Path(scratch) / name).write_bytes(data)
+        for name in files:
+            os.replace(pathlib.Path(scratch) / name, directory / name)
     return directory
