@@ -1,9 +1,10 @@
 """Table 2's figures: the papers' Figs. 3-4 (density heatmaps of per-sample residual
 trajectories) and the learning curves of every run, a row of panels per network."""
 
+import numpy as np
+
 import hopjax as hj
 import hopjax.plot
-import numpy as np
 
 from _table2_rows import label, ROWS, VARIANTS
 

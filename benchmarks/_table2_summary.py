@@ -9,7 +9,14 @@ import platform
 import jax
 import numpy as np
 
-from _table2_rows import label, paper_mnist, PAPER_CODE_FASHION, ROWS, state_update_speedup, VARIANTS
+from _table2_rows import (
+    label,
+    PAPER_CODE_FASHION,
+    paper_mnist,
+    ROWS,
+    state_update_speedup,
+    VARIANTS,
+)
 
 
 def run_key(run):

@@ -15,10 +15,11 @@ its steps K): runs that differ in how they were trained are kept apart and named
 import argparse
 import pathlib
 
+from hopjax.train import TrainConfig
+
 from _table2_figures import curve_groups, curves_figure, gradient
 from _table2_rows import ROWS, VARIANTS
 from _table2_summary import results_runs, speedup, summarise
-from hopjax.train import TrainConfig
 
 
 def comparison_bases(groups):

@@ -30,9 +30,10 @@ import numpy as np
 from tqdm.auto import tqdm
 
 import hopjax as hj
-from _table2_rows import ROWS, VARIANTS
 from hopjax.data import DEBIAN_FASHION_MNIST, load_idx_split
 from hopjax.train import make_train_step, TrainConfig
+
+from _table2_rows import ROWS, VARIANTS
 
 
 RESULTS = pathlib.Path(__file__).parent / "results"

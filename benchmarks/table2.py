@@ -33,11 +33,12 @@ import jax
 import numpy as np
 from tqdm.auto import tqdm
 
+from hopjax.data import load_dataset
+from hopjax.train import BACKWARDS, evaluate, read_header, train, TrainConfig
+
 from _table2_figures import curves_figure, figures
 from _table2_rows import PAPER_EPOCHS, ROWS, VARIANTS
 from _table2_summary import aggregate, markdown, results_runs, run_key, table_order
-from hopjax.data import load_dataset
-from hopjax.train import BACKWARDS, evaluate, read_header, train, TrainConfig
 
 
 RESULTS = pathlib.Path(__file__).parent / "results"

@@ -18,8 +18,6 @@ from ._adjoint import (
     UnrolledRecurrentBackprop as UnrolledRecurrentBackprop,
 )
 from ._energy import energy as energy
-from ._residual import equation_residual as equation_residual
-from ._stability import spectral_radius as spectral_radius
 from ._implicit import implicit_fixed_point as implicit_fixed_point
 from ._maps import (
     auxiliary_layers as auxiliary_layers,
@@ -38,6 +36,7 @@ from ._model import (
     CHN as CHN,
     HAM as HAM,
 )
+from ._residual import equation_residual as equation_residual
 from ._solve import (
     Equilibrium as Equilibrium,
     NonConvergenceError as NonConvergenceError,
@@ -49,6 +48,7 @@ from ._solver import (
     ConvergenceMonitor as ConvergenceMonitor,
     Picard as Picard,
 )
+from ._stability import spectral_radius as spectral_radius
 
 
 __version__ = "0.1.0"

@@ -18,10 +18,10 @@ from ._maps import (
     reconstruct_states,
     synchronous_map,
 )
-from ._model import CHN, AbstractHopfieldNetwork
+from ._model import AbstractHopfieldNetwork, CHN
+from ._solver._monitor import check_damping, check_tolerances
 from ._solver.anderson import Anderson
 from ._solver.picard import Picard
-from ._solver._monitor import check_damping, check_tolerances
 
 
 _MAPS = {"synchronous": synchronous_map, "even_odd": even_odd_map}

@@ -169,7 +169,7 @@ def test_table2_backward_steps_names_the_run_and_reaches_the_config(tmp_path):
 
 
 def test_stability_script_reads_a_training_run(tmp_path):
-    from hopjax.train import TrainConfig, train
+    from hopjax.train import train, TrainConfig
 
     data = write_mnist_like(tmp_path / "idx", 128, 32)
     config = TrainConfig(model="chn", layer_sizes=(784, 24, 10), update="synchronous",

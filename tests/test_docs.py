@@ -11,7 +11,6 @@ import subprocess
 import sys
 
 
-
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 API_PAGES = ROOT / "docs" / "api"
 #: Modules whose `from .x import Name as Name` re-exports are the public API.

@@ -123,8 +123,11 @@ def test_unrolled_recurrent_backprop_follows_the_trajectory_off_equilibrium(getk
     model = make_model("ham", sizes, getkey(), weight_scale=1.5)
     x = random_input(getkey(), sizes[0])
     steps = 4
-    solve = lambda x, backward: hj.solve(
-        model, x, update="synchronous", solver=hj.Picard(), max_steps=3, backward=backward)
+
+    def solve(x, backward):
+        return hj.solve(model, x, update="synchronous", solver=hj.Picard(), max_steps=3,
+                        backward=backward)
+
     eq = solve(x, hj.RecurrentBackprop(steps))
     assert not eq.converged
     splits = np.cumsum([s.shape[0] for s in eq.states])[:-1]

@@ -113,7 +113,7 @@ def test_madam_bounds_follow_the_papers_storage(layers):
     import jax
 
     import hopjax as hj
-    from hopjax.train import papers_reference_rms, PAPER_LAYERS
+    from hopjax.train import PAPER_LAYERS, papers_reference_rms
 
     sizes = PAPER_LAYERS[layers]
     model = hj.HAM(sizes, key=jax.random.key(layers))

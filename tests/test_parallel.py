@@ -10,7 +10,6 @@ import sys
 import textwrap
 
 
-
 SCRIPT = textwrap.dedent(
     """
     import jax, jax.numpy as jnp, numpy as np, equinox as eqx, pytest

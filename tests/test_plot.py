@@ -49,8 +49,8 @@ def test_learning_curves_draws_both_history_forms():
     import matplotlib.pyplot as plt
 
     rng = np.random.default_rng(0)
-    epochs = [{"epoch": e + 1, "test_accuracy": a, "test_paper_iterations": i, "train_loss": l}
-              for e, (a, i, l) in enumerate(rng.uniform(size=(4, 3)))]
+    epochs = [{"epoch": e + 1, "test_accuracy": a, "test_paper_iterations": i, "train_loss": loss}
+              for e, (a, i, loss) in enumerate(rng.uniform(size=(4, 3)))]
     by_epoch = {k: [e[k] for e in epochs] for k in ("test_accuracy", "test_paper_iterations", "train_loss")}
     fig, axes = plt.subplots(1, 3)
     learning_curves(axes, epochs, label="list", color="C0")

@@ -8,7 +8,7 @@ import pytest
 
 import hopjax as hj
 
-from .helpers import DEPTHS, as_numpy, make_model, random_input
+from .helpers import as_numpy, DEPTHS, make_model, random_input
 from .reference import DenseReference
 
 

@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 
 import hopjax as hj
-
 from hopjax.data import load_dataset
-from hopjax.train import CheckpointError, TrainConfig, train
+from hopjax.train import CheckpointError, train, TrainConfig
 
 from .helpers import write_mnist_like
 
@@ -50,7 +49,10 @@ def test_resume_equals_uninterrupted(data_dir, tmp_path, update, solver):
     )
     for a, b in zip(_leaves(whole), _leaves(resumed), strict=True):
         np.testing.assert_array_equal(a, b)
-    drop_times = lambda h: [{k: v for k, v in r.items() if not k.endswith("_s")} for r in h]
+
+    def drop_times(history):
+        return [{k: v for k, v in r.items() if not k.endswith("_s")} for r in history]
+
     assert drop_times(history) == drop_times(resumed_history)
 
 

@@ -1,3 +1,3 @@
+from ._monitor import ConvergenceMonitor as ConvergenceMonitor
 from .anderson import Anderson as Anderson, anderson_weights as anderson_weights
 from .picard import Picard as Picard
-from ._monitor import ConvergenceMonitor as ConvergenceMonitor

@@ -1,0 +1,23 @@
+"""The code passes the project's ruff rules (pyproject.toml: pyflakes, sorted imports)."""
+
+import importlib.util
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("ruff") is None, reason="ruff not installed (the dev extra)"
+)
+def test_ruff_check_passes():
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", "--output-format", "concise",
+         str(ROOT)],
+        capture_output=True, text=True, cwd=ROOT, check=False,
+    )
+    assert result.returncode == 0, f"ruff check found problems:\n{result.stdout}{result.stderr}"
