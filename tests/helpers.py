@@ -1,3 +1,5 @@
+import pathlib
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -5,6 +7,9 @@ import numpy as np
 
 import hopjax as hj
 
+
+REPOSITORY = pathlib.Path(__file__).resolve().parents[1]
+"""The checkout's root: README.md, docs/, benchmarks/, notebooks/."""
 
 DEPTHS = {
     3: (12, 9, 4),

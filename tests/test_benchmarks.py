@@ -3,23 +3,19 @@ here: they are what the scripts measure)."""
 
 import importlib.util
 import json
-import pathlib
 import struct
 import subprocess
 import sys
 
 import numpy as np
 
-from .helpers import write_mnist_like
-
-
-ROOT = pathlib.Path(__file__).parents[1]
+from .helpers import REPOSITORY, write_mnist_like
 
 
 def run_benchmark(script, *args):
     """Run `benchmarks/<script>` in a fresh interpreter; fail with its stderr."""
     result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / script), *map(str, args)],
+        [sys.executable, str(REPOSITORY / "benchmarks" / script), *map(str, args)],
         capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -29,9 +25,9 @@ def run_benchmark(script, *args):
 def load_benchmark(script):
     """`benchmarks/<script>.py` as a module, without running its `main` (its sibling
     modules importable, as when it runs as a script)."""
-    if str(ROOT / "benchmarks") not in sys.path:
-        sys.path.insert(0, str(ROOT / "benchmarks"))
-    spec = importlib.util.spec_from_file_location(script, ROOT / "benchmarks" / f"{script}.py")
+    if str(REPOSITORY / "benchmarks") not in sys.path:
+        sys.path.insert(0, str(REPOSITORY / "benchmarks"))
+    spec = importlib.util.spec_from_file_location(script, REPOSITORY / "benchmarks" / f"{script}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -83,7 +79,7 @@ def test_table2_script_writes_table_json_and_figures(tmp_path):
     assert len(json.loads((tmp_path / "t6.json").read_text())["runs"]) == len(merged["runs"])
     assert (tmp_path / "t6-curves.png").exists()
     refused = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "table2.py"), "--rows", "ham3", "--epochs", "2",
+        [sys.executable, str(REPOSITORY / "benchmarks" / "table2.py"), "--rows", "ham3", "--epochs", "2",
          "--data-dir", str(data), "--include", str(out.with_suffix(".json")), "--out", str(tmp_path / "t4")],
         capture_output=True, text=True)
     assert refused.returncode != 0 and "trained otherwise" in refused.stderr
@@ -92,7 +88,7 @@ def test_table2_script_writes_table_json_and_figures(tmp_path):
     stdout = run_benchmark("curves.py", out.with_suffix(".json"), "--variants", "eo-anderson",
                            "--out", tmp_path / "c.png")
     assert "(2 runs)" in stdout and (tmp_path / "c.png").stat().st_size > 10_000
-    missing = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "curves.py"),
+    missing = subprocess.run([sys.executable, str(REPOSITORY / "benchmarks" / "curves.py"),
                               str(tmp_path / "none.json"), "--out", str(tmp_path / "d.png")],
                              capture_output=True, text=True)
     assert missing.returncode != 0 and "no such results file" in missing.stderr
@@ -162,7 +158,7 @@ def test_table2_backward_steps_names_the_run_and_reaches_the_config(tmp_path):
     assert rows["HAM (3L), rbp-unrolled"][3:6:2] == ["1.00x", "+0.00"]
     for name in ("HAM-EO-DEQ (3L), rbp-unrolled", "HAM-EO-DEQ (3L), rbp-unrolled, K=3"):
         assert rows[name][3:6:2] == ["2.00x", "-1.50"]
-    bad = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "table2.py"), "--rows", "ham3",
+    bad = subprocess.run([sys.executable, str(REPOSITORY / "benchmarks" / "table2.py"), "--rows", "ham3",
                           "--backward-steps", "0", "--data-dir", str(data), "--out", str(out)],
                          capture_output=True, text=True)
     assert bad.returncode != 0 and "backward_steps must be a positive integer" in bad.stderr

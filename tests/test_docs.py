@@ -10,19 +10,20 @@ import re
 import subprocess
 import sys
 
+from .helpers import REPOSITORY
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-API_PAGES = ROOT / "docs" / "api"
+
+API_PAGES = REPOSITORY / "docs" / "api"
 #: Modules whose `from .x import Name as Name` re-exports are the public API.
 PACKAGES = {
-    "hopjax": ROOT / "hopjax" / "__init__.py",
-    "hopjax.train": ROOT / "hopjax" / "train" / "__init__.py",
-    "hopjax.data": ROOT / "hopjax" / "data" / "__init__.py",
+    "hopjax": REPOSITORY / "hopjax" / "__init__.py",
+    "hopjax.train": REPOSITORY / "hopjax" / "train" / "__init__.py",
+    "hopjax.data": REPOSITORY / "hopjax" / "data" / "__init__.py",
 }
 #: Plain modules whose top-level public definitions are the public API.
 MODULES = {
-    "hopjax.parallel": ROOT / "hopjax" / "parallel.py",
-    "hopjax.plot": ROOT / "hopjax" / "plot.py",
+    "hopjax.parallel": REPOSITORY / "hopjax" / "parallel.py",
+    "hopjax.plot": REPOSITORY / "hopjax" / "plot.py",
 }
 
 
@@ -93,7 +94,7 @@ def test_site_builds_strictly(tmp_path):
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
-        cwd=ROOT,  # mkdocs.yml names the Griffe extension relative to the repository root
+        cwd=REPOSITORY,  # mkdocs.yml names the Griffe extension relative to the repository root
         env=env,
         capture_output=True,
         text=True,
@@ -112,10 +113,11 @@ def test_site_builds_strictly(tmp_path):
 def test_text_files_hold_no_control_characters():
     """A stray control character (e.g. BEL from an unescaped "\\a" in "\\approx") shows as
     garbage on the page; only tab and newline belong in the prose and code."""
-    texts = [ROOT / "README.md", *ROOT.glob("docs/**/*.md"), *ROOT.glob("hopjax/**/*.py"),
-             *ROOT.glob("benchmarks/*.py"), *ROOT.glob("notebooks/*.ipynb")]
-    bad = {str(p.relative_to(ROOT)): sorted({hex(ord(c)) for c in p.read_text()
-                                             if ord(c) < 32 and c not in "\t\n"})
+    patterns = ["README.md", "docs/**/*.md", "hopjax/**/*.py", "benchmarks/*.py",
+                "notebooks/*.ipynb"]
+    texts = [path for pattern in patterns for path in REPOSITORY.glob(pattern)]
+    bad = {str(p.relative_to(REPOSITORY)): sorted({hex(ord(c)) for c in p.read_text()
+                                                   if ord(c) < 32 and c not in "\t\n"})
            for p in texts}
     assert not {k: v for k, v in bad.items() if v} and len(texts) > 20
 
@@ -139,10 +141,10 @@ def _expand_braces(name: str) -> list[str]:
 
 def test_every_results_file_the_docs_cite_is_committed():
     cited = set()
-    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+    for doc in [REPOSITORY / "README.md", *sorted((REPOSITORY / "docs").glob("*.md"))]:
         for name in re.findall(r"(?:table2|stability)-[A-Za-z0-9{},*.-]*[A-Za-z0-9*}]", doc.read_text()):
             cited |= {(doc.name, n) for n in _expand_braces(name) if n not in DEFAULT_OUTPUTS}
-    results = ROOT / "benchmarks" / "results"
+    results = REPOSITORY / "benchmarks" / "results"
     missing = [(doc, n) for doc, n in sorted(cited)
                if not list(results.glob(n if "." in n else n + "*"))]
     assert len(cited) > 20 and not missing, missing

@@ -1,14 +1,12 @@
 """The code passes the project's ruff rules (pyproject.toml: pyflakes, sorted imports)."""
 
 import importlib.util
-import pathlib
 import subprocess
 import sys
 
 import pytest
 
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+from .helpers import REPOSITORY
 
 
 @pytest.mark.skipif(
@@ -17,7 +15,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 def test_ruff_check_passes():
     result = subprocess.run(
         [sys.executable, "-m", "ruff", "check", "--no-cache", "--output-format", "concise",
-         str(ROOT)],
-        capture_output=True, text=True, cwd=ROOT, check=False,
+         str(REPOSITORY)],
+        capture_output=True, text=True, cwd=REPOSITORY, check=False,
     )
     assert result.returncode == 0, f"ruff check found problems:\n{result.stdout}{result.stderr}"

@@ -5,7 +5,6 @@ The notebooks train on real Fashion-MNIST; without it they are skipped, except i
 """
 
 import os
-import pathlib
 
 import nbformat
 import pytest
@@ -13,8 +12,10 @@ from nbclient import NotebookClient
 
 from hopjax.data import DEBIAN_FASHION_MNIST
 
+from .helpers import REPOSITORY
 
-NOTEBOOKS = sorted((pathlib.Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
+
+NOTEBOOKS = sorted((REPOSITORY / "notebooks").glob("*.ipynb"))
 
 
 def test_there_are_notebooks():

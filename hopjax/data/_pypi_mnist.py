@@ -133,9 +133,10 @@ def download_mnist(
                 )
             files[name] = gzip.compress(raw, compresslevel=6, mtime=0)
     directory.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=directory) as scratch:  # same file system: renames
+    with tempfile.TemporaryDirectory(dir=directory) as scratch_name:  # same file system
+        scratch = pathlib.Path(scratch_name)
         for name, data in files.items():
-            (pathlib.Path(scratch) / name).write_bytes(data)
-        for name in files:
-            os.replace(pathlib.Path(scratch) / name, directory / name)
+            (scratch / name).write_bytes(data)
+        for name in files:  # all four written: now rename them into place
+            os.replace(scratch / name, directory / name)
     return directory
