@@ -98,7 +98,8 @@ def main():
             progress.update()
     progress.close()
 
-    header = f"{'network':8} {'update':12} {'solver':9} {'paper iters':>14} {'early-stop':>10} {'converged':>9} {'time (s)':>9} {'vs sync Picard':>14}"
+    header = (f"{'network':8} {'update':12} {'solver':9} {'paper iters':>14} {'early-stop':>10} "
+              f"{'converged':>9} {'time (s)':>9} {'vs sync Picard':>14}")
     print(header)
     print("-" * len(header))
     base = {}

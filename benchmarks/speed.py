@@ -161,15 +161,20 @@ def main():
                     row["papers_code_h100_train_step_ms"] = reference_ms[2]
                 rows.append(row)
 
-    header = f"{'row':18} {'batch':>6} {'fwd early ms':>12} {'fwd fixed ms':>12} {'steps':>6} {'ms/iter':>9} {'floor ms':>9} {'x floor':>7} {'train ms':>9} {'paper H100 fwd/train':>20}"
+    header = (f"{'row':18} {'batch':>6} {'fwd early ms':>12} {'fwd fixed ms':>12} {'steps':>6} {'ms/iter':>9} "
+              f"{'floor ms':>9} {'x floor':>7} {'train ms':>9} {'paper H100 fwd/train':>20}")
     print(header)
     for r in rows:
-        floor = f"{r['floor_per_iteration_ms']:9.3f} {r['iteration_vs_floor']:7.1f}" if "floor_per_iteration_ms" in r else f"{'-':>9} {'-':>7}"
+        if "floor_per_iteration_ms" in r:
+            floor = f"{r['floor_per_iteration_ms']:9.3f} {r['iteration_vs_floor']:7.1f}"
+        else:
+            floor = f"{'-':>9} {'-':>7}"
         train = f"{r['train_step_ms']:9.2f}" if "train_step_ms" in r else f"{'-':>9}"
         paper = f"{r.get('papers_code_h100_forward_ms', '-')}/{r.get('papers_code_h100_train_step_ms', '-')}"
         print(f"{r['row']:18} {r['batch']:6d} {r['forward_early_stop_ms']:12.2f} {r['forward_fixed_count_ms']:12.2f} "
               f"{r['mean_steps']:6.1f} {r['per_iteration_ms']:9.3f} {floor} {train} {paper:>20}")
-    out = pathlib.Path(args.out or RESULTS / f"speed-{backend}{'' if args.precision == 'float32' else '-' + args.precision}.json")
+    precision_suffix = "" if args.precision == "float32" else "-" + args.precision
+    out = pathlib.Path(args.out or RESULTS / f"speed-{backend}{precision_suffix}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({
         "backend": backend, "devices": [str(d) for d in jax.devices()],

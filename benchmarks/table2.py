@@ -98,7 +98,8 @@ def run_one(row, variant, seed, args, data):
         "not_converged": report["not_converged"],
         "train_time_s": float(sum(h["train_time_s"] for h in history)),
         "inference_time_s": report["wall_time_s"],
-        "fixed_count_inference_time_s": figure["wall_time_s"] * len(data.test_images) / len(figure["per_sample"]["correct"]),
+        "fixed_count_inference_time_s": (
+            figure["wall_time_s"] * len(data.test_images) / len(figure["per_sample"]["correct"])),
         "config": config.to_dict(),
     }, figure["per_sample"]["trace"][:, 1:]  # drop step 1 (F_1 vs the zero start): papers' t = 0..T-2
 
@@ -117,7 +118,8 @@ def included_runs(args):
             differs = {k: run["config"].get(k) for k, v in wanted.items() if run["config"].get(k) != v}
             if differs or run["epochs"] != taken_at(run["row"], run["variant"], args):
                 raise SystemExit(f"--include {path}: {key} was trained otherwise "
-                                 f"({differs or {'epochs': run['epochs']}}); it cannot share a table with this call's runs.")
+                                 f"({differs or {'epochs': run['epochs']}}); it cannot share a table "
+                                 "with this call's runs.")
             if key not in map(run_key, runs):
                 runs.append(run)
     return runs

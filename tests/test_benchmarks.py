@@ -65,7 +65,8 @@ def test_table2_script_writes_table_json_and_figures(tmp_path):
     assert [r["variant"] for r in merged["table"]] == ["sync-picard", "eo-picard", "eo-anderson"]
     assert [r["seeds"] for r in merged["table"]] == [[0, 1], [0], [0, 1]]
     assert merged["runs"][0] == record["runs"][0] and "| 0, 1 |" in stdout
-    run_benchmark("table2.py", "--merge-only", "--epochs", "1", "--include", out.with_suffix(".json"), tmp_path / "t3.json",
+    run_benchmark("table2.py", "--merge-only", "--epochs", "1",
+                  "--include", out.with_suffix(".json"), tmp_path / "t3.json",
                   "--data-dir", data, "--out", tmp_path / "t5", "--no-progress")
     assert json.loads((tmp_path / "t5.json").read_text())["runs"] == merged["runs"]
     assert (tmp_path / "t5-curves.png").exists() and not (tmp_path / "t5-fig3.png").exists()

@@ -1,4 +1,4 @@
-"""The code passes the project's ruff rules (pyproject.toml: pyflakes, sorted imports)."""
+"""The code passes the project's ruff rules (pyproject.toml: pyflakes, line length, sorted imports)."""
 
 import importlib.util
 import subprocess
