@@ -1,8 +1,11 @@
+import hashlib
+
 import jax
 import numpy as np
 import pytest
 
 from hopjax.data import (
+    _dataset,
     batch_indices,
     DatasetNotFoundError,
     DEBIAN_FASHION_MNIST,
@@ -89,6 +92,27 @@ def test_load_dataset_reads_hopjax_data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("HOPJAX_DATA_DIR", str(tmp_path))
     data = load_dataset("mnist")
     assert data.train_images.shape == (7, 784) and str(tmp_path) in data.description
+
+
+def test_load_dataset_refuses_another_known_data_set(tmp_path, monkeypatch):
+    """IDX files recognised (by their test labels) as another data set than the one asked
+    for are refused, instead of training under the wrong name."""
+    write_mnist_like(tmp_path, 7, 3)
+    labels = load_idx_split(tmp_path, "test")[1]
+    digest = hashlib.sha256(labels.astype(np.int32).tobytes()).hexdigest()
+    monkeypatch.setitem(_dataset._TEST_LABELS_SHA256, "fashion-mnist", digest)
+    with pytest.raises(ValueError, match=r"are fashion-mnist, not mnist: .*--dataset fashion-mnist"):
+        load_dataset("mnist", data_dir=tmp_path)
+    monkeypatch.setenv("HOPJAX_DATA_DIR", str(tmp_path))
+    with pytest.raises(ValueError, match="are fashion-mnist, not emnist-mnist"):
+        load_dataset("emnist-mnist")
+    assert load_dataset("fashion-mnist").test_labels.shape == (3,)  # the right name loads
+
+
+@pytest.mark.skipif(not DEBIAN_FASHION_MNIST.is_dir(), reason="Debian's dataset-fashion-mnist not installed")
+def test_real_fashion_mnist_is_recognised_by_its_labels():
+    with pytest.raises(ValueError, match="are fashion-mnist, not mnist"):
+        load_dataset("mnist", data_dir=DEBIAN_FASHION_MNIST)
 
 
 def test_batch_indices_are_deterministic_and_cover_each_example_once():

@@ -1,5 +1,6 @@
 """One entry point for the data sets hopjax trains on: IDX files or tensorflow-datasets."""
 
+import hashlib
 import os
 import pathlib
 from typing import NamedTuple
@@ -49,6 +50,27 @@ class Dataset(NamedTuple):
         )
 
 
+_TEST_LABELS_SHA256 = {
+    "mnist": "52aa149c856ca033d02e1d2e5cc61033b4c56ed4a56f0edc328206a178c42126",
+    "fashion-mnist": "53fdd09ed9cbcd893df0e3b0af7802f2d62457de11c87273d4b4186f4992a40c",
+}
+"""SHA-256 of the full test split's labels (int32 bytes) of each data set whose IDX files
+hopjax knows: they tell the data sets apart, whatever directory holds them."""
+
+
+def _check_identity(key: str, test_labels: np.ndarray, data_dir) -> None:
+    """Refuse IDX files that are another known data set than the one asked for (e.g.
+    `--dataset mnist` given Fashion-MNIST's directory): they would train and be recorded
+    under the wrong name."""
+    digest = hashlib.sha256(np.asarray(test_labels, np.int32).tobytes()).hexdigest()
+    found = [name for name, known in _TEST_LABELS_SHA256.items() if known == digest]
+    if found and found[0] != key:
+        raise ValueError(
+            f"The IDX files in {data_dir} are {found[0]}, not {key}: give {key}'s "
+            f"directory, or ask for --dataset {found[0]}."
+        )
+
+
 def _canonical(name: str) -> str:
     key = name.lower().replace("_", "-").replace("/", "-")
     if key not in TFDS_NAMES:
@@ -87,7 +109,8 @@ def load_dataset(
       in its standard place (the two above); tensorflow-datasets otherwise.
 
     A data set that is not available raises [`hopjax.data.DatasetNotFoundError`][]
-    saying how to get it.
+    saying how to get it. IDX files that are another data set hopjax knows (MNIST and
+    Fashion-MNIST are told apart by their test labels) raise `ValueError`.
 
     **Arguments:**
 
@@ -117,6 +140,7 @@ def load_dataset(
             )
         train = load_idx_split(data_dir, "train")
         test = load_idx_split(data_dir, "test")
+        _check_identity(key, test[1], data_dir)
         description = f"{key} (IDX files in {data_dir})"
     else:
         tfds_name = TFDS_NAMES[key]
