@@ -33,8 +33,8 @@ import jax
 import numpy as np
 from tqdm.auto import tqdm
 
-from hopjax.data import load_dataset
-from hopjax.train import BACKWARDS, evaluate, read_header, train, TrainConfig
+from hopjax.data import load_dataset, TFDS_NAMES
+from hopjax.train import BACKWARDS, CHECKPOINT, evaluate, read_header, train, TrainConfig
 
 from _table2_figures import curves_figure, figures
 from _table2_rows import PAPER_EPOCHS, ROWS, VARIANTS
@@ -62,15 +62,20 @@ EPOCH_KEYS = ("test_accuracy", "test_paper_iterations", "test_not_converged", "t
 directories themselves are not committed)."""
 
 
-def run_one(row, variant, seed, args, data):
+def config_for(row, variant, seed, args):
+    """The training settings of one run of this call."""
     model_name, layers = ROWS[row]
     update, solver, _ = VARIANTS[variant]
-    config = TrainConfig(
+    return TrainConfig(
         model=model_name, layer_sizes=layers, update=update, solver=solver,
         epochs=args.epochs, seed=seed, dataset=args.dataset, data_dir=args.data_dir,
         train_examples=args.train_examples, test_examples=args.test_examples,
         backward=args.backward, backward_steps=args.backward_steps,
     )
+
+
+def run_one(row, variant, seed, args, data):
+    config = config_for(row, variant, seed, args)
     epochs = taken_at(row, variant, args)
     out = pathlib.Path(args.runs_dir) / (
         f"{row}-{variant}-seed{seed}"
@@ -78,7 +83,7 @@ def run_one(row, variant, seed, args, data):
            else f"-{args.backward}")
         + ("" if args.backward_steps is None else f"-K{args.backward_steps}")
         + ("" if epochs == args.epochs else f"-epoch{epochs}"))
-    checkpoint = out / "checkpoint.eqx"
+    checkpoint = out / CHECKPOINT
     done = read_header(checkpoint)["epoch"] if checkpoint.exists() else 0
     if done > epochs:
         raise SystemExit(f"{out} has trained {done} epochs, past the {epochs} wanted here.")
@@ -106,20 +111,22 @@ def run_one(row, variant, seed, args, data):
 
 def included_runs(args):
     """The runs of the `--include` results files (the first of each network x variant x
-    seed), checked to be trained as this call's are: same data, epochs, backward and
-    its steps."""
-    wanted = {"dataset": args.dataset, "backward": args.backward,
-              "backward_steps": args.backward_steps, "train_examples": args.train_examples,
-              "test_examples": args.test_examples}
+    seed), checked to be trained as this call's are: every training setting (data set
+    and its size, schedule length, backward and its steps, ...) but the data directory,
+    and taken after the same epoch."""
     runs = []
     for path in args.include or ():
         for run in results_runs(path, "--include "):
             key = run_key(run)
-            differs = {k: run["config"].get(k) for k, v in wanted.items() if run["config"].get(k) != v}
-            if differs or run["epochs"] != taken_at(run["row"], run["variant"], args):
-                raise SystemExit(f"--include {path}: {key} was trained otherwise "
-                                 f"({differs or {'epochs': run['epochs']}}); it cannot share a table "
-                                 "with this call's runs.")
+            wanted = config_for(*key, args).to_dict()
+            differs = {k: run["config"].get(k) for k, v in wanted.items()
+                       if run["config"].get(k) != v and k != "data_dir"}
+            taken = run.get("epochs", run["config"]["epochs"])  # older files lack "epochs"
+            if taken != taken_at(run["row"], run["variant"], args):
+                differs["taken after epoch"] = taken
+            if differs:
+                raise SystemExit(f"--include {path}: {key} was trained otherwise ({differs}); "
+                                 "it cannot share a table with this call's runs.")
             if key not in map(run_key, runs):
                 runs.append(run)
     return runs
@@ -150,7 +157,7 @@ def main():
                         "only this call's runs)")
     parser.add_argument("--merge-only", action="store_true",
                         help="train nothing: the table of the --include files' runs alone")
-    parser.add_argument("--dataset", default="fashion-mnist", choices=["mnist", "emnist-mnist", "fashion-mnist"])
+    parser.add_argument("--dataset", default="fashion-mnist", choices=sorted(TFDS_NAMES))
     parser.add_argument("--data-dir", help="directory of MNIST-format IDX files "
                         "(default: $HOPJAX_DATA_DIR, else Debian's Fashion-MNIST or tfds)")
     parser.add_argument("--train-examples", type=int)
@@ -164,6 +171,10 @@ def main():
     args = parser.parse_args()
     if args.merge_only and not args.include:
         parser.error("--merge-only needs --include")
+    for option in ("rows", "variants", "seeds"):
+        chosen = getattr(args, option)
+        if len(set(chosen)) < len(chosen):
+            parser.error(f"--{option} names {chosen}: each at most once (a repeat would count twice).")
     if args.quick:
         for key, value in QUICK.items():
             setattr(args, key, value)

@@ -20,25 +20,25 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train a model; checkpoints and metrics go to --out")
-    train.add_argument("--model", choices=sorted(MODELS), default="ham")
+    train.add_argument("--model", choices=sorted(MODELS), default=TrainConfig.model)
     shape = train.add_mutually_exclusive_group()
     shape.add_argument("--depth", type=int, choices=(3, 5, 7), help="the papers' 3/5/7-layer network (default 3)")
     shape.add_argument("--layers", type=int, nargs="+", metavar="D", help="layer sizes, input first (e.g. 784 512 10)")
-    train.add_argument("--update", choices=UPDATES, default="even_odd")
-    train.add_argument("--solver", choices=sorted(SOLVERS), default="anderson")
+    train.add_argument("--update", choices=UPDATES, default=TrainConfig.update)
+    train.add_argument("--solver", choices=sorted(SOLVERS), default=TrainConfig.solver)
     train.add_argument("--backward", choices=BACKWARDS, default=TrainConfig.backward,
                        help="rbp-unrolled: the papers' recurrent backprop, as their code "
                        "computes it (default); rbp: the same series with the Jacobian at "
                        "the solution (equal at an exact equilibrium)")
-    train.add_argument("--epochs", type=int, default=10)
+    train.add_argument("--epochs", type=int, default=TrainConfig.epochs)
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--dataset", choices=sorted(TFDS_NAMES), default="fashion-mnist")
+    train.add_argument("--dataset", choices=sorted(TFDS_NAMES), default=TrainConfig.dataset)
     train.add_argument("--data-dir", help="directory of MNIST-format IDX files")
-    train.add_argument("--batch-size", type=int, default=64)
+    train.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     train.add_argument("--lr", type=float, help="initial learning rate (papers: 0.01 for 3 layers, else 0.005)")
     train.add_argument("--max-steps", type=int, help="forward cap (papers: 40/80/120)")
     train.add_argument("--backward-steps", type=int, help="RBP steps (papers: 8/16/24)")
-    train.add_argument("--rtol", type=float, default=1e-4)
+    train.add_argument("--rtol", type=float, default=TrainConfig.rtol)
     train.add_argument("--train-examples", type=int, help="use only the first N training images")
     train.add_argument("--test-examples", type=int, help="use only the first N test images")
     train.add_argument("--out", help="output directory (default runs/<model><depth>-<update>-<solver>-seed<seed>)")
@@ -106,12 +106,11 @@ def _evaluate(args, parser) -> int:
 
     from .train import evaluate, load_data, load_trained_model
 
-    path = pathlib.Path(args.checkpoint)
-    if path.is_dir():
-        path = path / "checkpoint.eqx"
+    if args.json and not pathlib.Path(args.json).resolve().parent.is_dir():
+        parser.error(f"--json {args.json}: its directory does not exist.")
     changes = {"data_dir": args.data_dir, "test_examples": args.test_examples}
     config, epoch, model = load_trained_model(
-        path, train_examples=1, **{k: v for k, v in changes.items() if v}
+        args.checkpoint, train_examples=1, **{k: v for k, v in changes.items() if v is not None}
     )
     data = load_data(config)
     report = evaluate(
@@ -119,10 +118,10 @@ def _evaluate(args, parser) -> int:
         batch_size=args.batch_size, progress=not args.no_progress,
     )
     report.pop("per_sample")
-    report.update(checkpoint=str(path), epoch=epoch, data=data.description,
+    report.update(checkpoint=args.checkpoint, epoch=epoch, data=data.description,
                   backend=jax.default_backend(), config=config.to_dict())
     paper, steps = report["paper_iterations"], report["steps"]
-    print(f"{path} (epoch {epoch}) on {report['samples']} images of {data.description}")
+    print(f"{args.checkpoint} (epoch {epoch}) on {report['samples']} images of {data.description}")
     print(f"  test accuracy          {100 * report['accuracy']:.2f} %")
     print(f"  iterations (papers')   mean {paper['mean']:.2f}  median {paper['median']:.0f}  max {paper['max']:.0f}")
     print(f"  steps (hopjax)         mean {steps['mean']:.2f}  median {steps['median']:.0f}  max {steps['max']:.0f}")
@@ -144,12 +143,10 @@ def _download(args, parser) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    from .train import CheckpointError
-
     command = {"train": _train, "evaluate": _evaluate, "download": _download}[args.command]
     try:
         return command(args, parser)
-    except (DatasetNotFoundError, CheckpointError) as error:
+    except (ValueError, DatasetNotFoundError) as error:  # bad settings, data or checkpoint
         print(f"hopjax {args.command}: error: {error}", file=sys.stderr)
         return 1
 

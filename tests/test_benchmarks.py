@@ -124,6 +124,14 @@ def test_table2_papers_epochs_takes_the_synchronous_chn_early(tmp_path):
     assert run["by_epoch"]["test_accuracy"][-1] == run["test_accuracy"]
     metrics = (tmp_path / "t2-runs" / "chn3-sync-picard-seed0-epoch3" / "metrics.jsonl")
     assert len(metrics.read_text().splitlines()) == 3
+    # taken after the same epoch, but of a 4-epoch schedule: it cannot join a 3-epoch table
+    table2 = [sys.executable, str(REPOSITORY / "benchmarks" / "table2.py"), "--data-dir", str(data)]
+    refused = subprocess.run([*table2, "--merge-only", "--epochs", "3", "--papers-epochs",
+                              "--include", str(out.with_suffix(".json")), "--out", str(tmp_path / "t3")],
+                             capture_output=True, text=True)
+    assert refused.returncode != 0 and "trained otherwise ({'epochs': 4})" in refused.stderr
+    repeated = subprocess.run([*table2, "--seeds", "0", "1", "0"], capture_output=True, text=True)
+    assert repeated.returncode == 2 and "--seeds names [0, 1, 0]: each at most once" in repeated.stderr
 
 
 def test_table2_backward_steps_names_the_run_and_reaches_the_config(tmp_path):

@@ -65,6 +65,32 @@ def test_bad_arguments_exit_with_a_clear_message(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv,message", [
+    (["train", *TINY, "--train-examples", "10"], "10 training examples do not fill one batch of 64"),
+    (["train", "--layers", "784", "16", "5", "--epochs", "1", "--no-progress"],
+     "The labels run from 0 to 9, but the output layer (layer_sizes[-1]) has 5 units"),
+])
+def test_settings_that_fail_on_the_data_are_reported(data_dir, tmp_path, argv, message, capsys):
+    assert main([*argv, "--data-dir", data_dir, "--out", str(tmp_path / "r")]) == 1
+    assert f"hopjax train: error: {message}" in capsys.readouterr().err.replace("\n", " ")
+
+
+def test_evaluate_reports_bad_arguments(data_dir, tmp_path, capsys):
+    out = str(tmp_path / "run")
+    assert main(["train", *TINY, "--data-dir", data_dir, "--epochs", "1", "--out", out]) == 0
+    capsys.readouterr()
+    for argv, message in [
+        (["--test-examples", "0"], "test_examples must be a positive integer, got 0"),
+        (["--test-examples", "-3"], "test_examples must be a positive integer, got -3"),
+        (["--batch-size", "0"], "batch_size must be a positive integer, got 0"),
+    ]:
+        assert main(["evaluate", out, "--no-progress", *argv]) == 1
+        assert f"hopjax evaluate: error: {message}" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # before the evaluation runs, not after
+        main(["evaluate", out, "--json", str(tmp_path / "nowhere" / "report.json")])
+    assert "its directory does not exist" in capsys.readouterr().err
+
+
 def test_missing_data_and_checkpoint_are_reported(tmp_path, capsys):
     assert main(["train", *TINY, "--data-dir", str(tmp_path), "--out", str(tmp_path / "r")]) == 1
     assert "apt-get install dataset-fashion-mnist" in capsys.readouterr().err

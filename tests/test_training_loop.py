@@ -75,6 +75,37 @@ def test_checkpoint_errors_name_the_problem(data_dir, tmp_path):
         train(config, tmp_path, resume=True, progress=False)
 
 
+def test_resume_refuses_other_data_and_a_short_history(data_dir, tmp_path):
+    """The checkpoint records the data's fingerprint and needs every earlier epoch's
+    metrics: resuming on other data, or without them, is refused, not run."""
+    config = TrainConfig(epochs=3, data_dir=str(data_dir), **SMALL)
+    data = load_dataset("fashion-mnist", data_dir=data_dir)
+    train(config, tmp_path, data=data, progress=False, stop_after=2)
+    other = data._replace(train_labels=(data.train_labels + 1) % 10)
+    with pytest.raises(CheckpointError, match=r"other data \(sha256: "):
+        train(config, tmp_path, data=other, resume=True, progress=False)
+    with pytest.raises(CheckpointError, match=r"other data \(test_examples: 128 vs 100, "):
+        train(config, tmp_path, data=data.subset(test=100), resume=True, progress=False)
+    metrics = tmp_path / "metrics.jsonl"
+    metrics.write_text(metrics.read_text().splitlines()[0] + "\n")
+    with pytest.raises(CheckpointError, match=r"holds epochs \[1\], but the checkpoint is at epoch 2"):
+        train(config, tmp_path, data=data, resume=True, progress=False)
+    metrics.unlink()
+    with pytest.raises(CheckpointError, match="metrics.jsonl cannot be read"):
+        train(config, tmp_path, data=data, resume=True, progress=False)
+
+
+@pytest.mark.parametrize("layers,message", [
+    ((100, 24, 10), r"784 \(training\) and 784 \(test\) pixels, but the input layer .* has 100"),
+    ((784, 24, 5), r"labels run from 0 to 9, but the output layer .* has 5 units"),
+])
+def test_data_that_does_not_fit_the_network_is_refused(data_dir, tmp_path, layers, message):
+    config = TrainConfig(epochs=1, data_dir=str(data_dir), **{**SMALL, "layer_sizes": layers})
+    with pytest.raises(ValueError, match=message):
+        train(config, tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()  # refused before anything is written
+
+
 def test_config_recipe_and_bad_settings():
     assert TrainConfig().resolved_learning_rate == 0.01
     assert TrainConfig().resolved_max_steps == 40 and TrainConfig().resolved_backward_steps == 8

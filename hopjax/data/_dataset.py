@@ -49,6 +49,18 @@ class Dataset(NamedTuple):
             self.description,
         )
 
+    def fingerprint(self) -> dict[str, int | str]:
+        """The split sizes and a SHA-256 of the images and labels of both splits, in
+        order: a checkpoint records it, so that a resumed run sees the same data."""
+        digest = hashlib.sha256()
+        for array in (self.train_images, self.train_labels, self.test_images, self.test_labels):
+            digest.update(np.ascontiguousarray(array).tobytes())
+        return {
+            "train_examples": len(self.train_images),
+            "test_examples": len(self.test_images),
+            "sha256": digest.hexdigest(),
+        }
+
 
 _TEST_LABELS_SHA256 = {
     "mnist": "52aa149c856ca033d02e1d2e5cc61033b4c56ed4a56f0edc328206a178c42126",

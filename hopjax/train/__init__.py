@@ -1,6 +1,7 @@
 """Training (a wing above the core: the core never imports it)."""
 
 from ._checkpoint import (
+    CHECKPOINT as CHECKPOINT,
     CheckpointError as CheckpointError,
     load_checkpoint as load_checkpoint,
     load_trained_model as load_trained_model,

@@ -1,6 +1,7 @@
 """Checkpoints: model, optimiser state, epoch and data RNG key, with the run's settings.
 
-File layout: one JSON header line (format, settings, epoch) followed by
+File layout: one JSON header line (format, settings, epoch, and the data's
+fingerprint) followed by
 Equinox's `tree_serialise_leaves` of `(model, opt_state, data_key_data)`. Loading
 rebuilds the pytree structure from the settings, so a checkpoint written for other
 settings, or a damaged file, is reported instead of loaded.
@@ -18,9 +19,11 @@ from ._config import TrainConfig
 
 
 FORMAT = "hopjax-checkpoint-1"
+CHECKPOINT = "checkpoint.eqx"
+"""The checkpoint's file name in a run directory."""
 RESUMABLE_DIFFERENCES = frozenset({"data_dir"})
-"""Settings that may differ between a run and its resumption (they do not change the
-numbers)."""
+"""Settings that may differ between a run and its resumption: the data may move, and
+the data's fingerprint (when recorded) checks that it is the same."""
 
 
 class CheckpointError(ValueError):
@@ -29,7 +32,9 @@ class CheckpointError(ValueError):
     nothing to resume). The message says which and why."""
 
 
-def save_checkpoint(path, config: TrainConfig, epoch: int, model, opt_state, data_key):
+def save_checkpoint(
+    path, config: TrainConfig, epoch: int, model, opt_state, data_key, *, data=None
+):
     """Write a checkpoint to `path`, atomically (a temporary file renamed over `path`).
 
     **Arguments:**
@@ -39,9 +44,13 @@ def save_checkpoint(path, config: TrainConfig, epoch: int, model, opt_state, dat
     - `epoch`: the number of epochs completed.
     - `model`, `opt_state`: the model and the optimiser state.
     - `data_key`: the data-shuffling PRNG key (typed key).
+    - `data`: the data's [`hopjax.data.Dataset.fingerprint`][] (split sizes and a
+        SHA-256), recorded so that resuming on other data is refused; optional.
     """
     path = pathlib.Path(path)
     header = {"format": FORMAT, "config": config.to_dict(), "epoch": epoch}
+    if data is not None:
+        header["data"] = data
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as f:
         f.write((json.dumps(header) + "\n").encode())
@@ -56,8 +65,8 @@ def read_header(path) -> dict:
 
     - `path`: the checkpoint file.
 
-    **Returns:** a dict with `"format"`, `"epoch"` and `"config"` (a
-    [`hopjax.train.TrainConfig`][]).
+    **Returns:** a dict with `"format"`, `"epoch"`, `"config"` (a
+    [`hopjax.train.TrainConfig`][]) and, if recorded, `"data"` (the data's fingerprint).
 
     **Raises:** [`hopjax.train.CheckpointError`][] if there is no file or it is not a
     hopjax checkpoint.
@@ -76,7 +85,7 @@ def read_header(path) -> dict:
     return header
 
 
-def load_checkpoint(path, like, config: TrainConfig | None = None):
+def load_checkpoint(path, like, config: TrainConfig | None = None, data=None):
     """Read the checkpoint at `path` into the structure of `like`.
 
     **Arguments:**
@@ -85,27 +94,22 @@ def load_checkpoint(path, like, config: TrainConfig | None = None):
     - `like`: `(model, opt_state, data_key)` of the right structure, shapes and dtypes,
         e.g. the model, optimiser state and key that
         [`hopjax.train.TrainConfig`][]`.initial_state` returns.
-    - `config`: if given, the checkpoint's settings must equal it, except `data_dir`
-        (which does not change the numbers).
+    - `config`: if given, the checkpoint's settings must equal it, except `data_dir`.
+    - `data`: if given, a [`hopjax.data.Dataset.fingerprint`][] that must equal the one
+        recorded in the checkpoint (checkpoints without one are not checked).
 
     **Returns:** `(config, epoch, model, opt_state, data_key)` as saved.
 
     **Raises:** [`hopjax.train.CheckpointError`][] for a missing, damaged or foreign
-    file, or one written with other settings (naming the differences).
+    file, or one written with other settings or data (naming the differences).
     """
     header = read_header(path)
     saved = header["config"]
     if config is not None:
-        theirs, ours = saved.to_dict(), config.to_dict()
-        different = sorted(
-            k for k in ours if ours[k] != theirs[k] and k not in RESUMABLE_DIFFERENCES
-        )
-        if different:
-            details = ", ".join(f"{k}: {theirs[k]!r} vs {ours[k]!r}" for k in different)
-            raise CheckpointError(
-                f"{path} was written by a run with other settings ({details}); resume "
-                "with the same settings, or start a new output directory."
-            )
+        _refuse_differences(path, "settings", saved.to_dict(), config.to_dict(),
+                            ignore=RESUMABLE_DIFFERENCES)
+    if data is not None and "data" in header:
+        _refuse_differences(path, "data", header["data"], data)
     model, opt_state, data_key = like
     template = (model, opt_state, jax.random.key_data(data_key))
     try:
@@ -117,6 +121,16 @@ def load_checkpoint(path, like, config: TrainConfig | None = None):
             f"{path} could not be read: {type(error).__name__}: {error}"
         ) from error
     return saved, header["epoch"], model, opt_state, jax.random.wrap_key_data(key_data)
+
+
+def _refuse_differences(path, what: str, theirs: dict, ours: dict, ignore=frozenset()):
+    different = [k for k in ours if ours[k] != theirs.get(k) and k not in ignore]
+    if different:
+        details = ", ".join(f"{k}: {theirs.get(k)!r} vs {ours[k]!r}" for k in different)
+        raise CheckpointError(
+            f"{path} was written by a run with other {what} ({details}); resume "
+            f"with the same {what}, or start a new output directory."
+        )
 
 
 def load_trained_model(path, **changes):
@@ -136,7 +150,7 @@ def load_trained_model(path, **changes):
     """
     path = pathlib.Path(path)
     if path.is_dir():
-        path = path / "checkpoint.eqx"
+        path = path / CHECKPOINT
     config = read_header(path)["config"]
     model, _, opt_state, data_key = config.initial_state(steps_per_epoch=1)
     _, epoch, model, _, _ = load_checkpoint(path, (model, opt_state, data_key))

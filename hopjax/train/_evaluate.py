@@ -68,6 +68,8 @@ def evaluate(
     n = len(images)
     if n == 0 or len(labels) != n:
         raise ValueError(f"evaluate needs matching non-empty images/labels, got {n}, {len(labels)}.")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
     options = {**solve_options, "trace": trace}
     batch_size = min(batch_size, n)
     padded = -n % batch_size

@@ -2,6 +2,7 @@
 metrics and checkpoints that resume exactly."""
 
 import json
+import os
 import pathlib
 import time
 from collections.abc import Callable
@@ -13,13 +14,12 @@ from tqdm.auto import tqdm
 
 from ..data import batch_indices, Dataset, load_dataset
 from ..parallel import data_parallel_mesh, shard_batch
-from ._checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ._checkpoint import CHECKPOINT, CheckpointError, load_checkpoint, save_checkpoint
 from ._config import TrainConfig
 from ._evaluate import evaluate
 from ._step import make_train_step
 
 
-CHECKPOINT = "checkpoint.eqx"
 METRICS = "metrics.jsonl"
 
 
@@ -37,11 +37,45 @@ def load_data(config: TrainConfig) -> Dataset:
     return data.subset(config.train_examples, config.test_examples)
 
 
+def check_data_fits(config: TrainConfig, data: Dataset) -> None:
+    """Raise `ValueError` unless `data`'s images are as wide as the input layer and its
+    labels index the output layer's units (one unit per class)."""
+    pixels = data.train_images.shape[1]
+    if pixels != config.layer_sizes[0] or data.test_images.shape[1] != pixels:
+        raise ValueError(
+            f"The images have {pixels} (training) and {data.test_images.shape[1]} (test) "
+            f"pixels, but the input layer (layer_sizes[0]) has {config.layer_sizes[0]}."
+        )
+    labels = [data.train_labels, data.test_labels]
+    lowest = min(int(y.min()) for y in labels if y.size)
+    highest = max(int(y.max()) for y in labels if y.size)
+    if lowest < 0 or highest >= config.layer_sizes[-1]:
+        raise ValueError(
+            f"The labels run from {lowest} to {highest}, but the output layer "
+            f"(layer_sizes[-1]) has {config.layer_sizes[-1]} units, one per class."
+        )
+
+
 def _read_history(path: pathlib.Path, epochs: int) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return [line for line in lines if line["epoch"] <= epochs]
+    """The metrics of epochs 1..`epochs` (the checkpoint's), which must all be there."""
+    try:
+        lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        history = [line for line in lines if line["epoch"] <= epochs]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise CheckpointError(f"{path} cannot be read ({error}).") from error
+    if [line["epoch"] for line in history] != list(range(1, epochs + 1)):
+        raise CheckpointError(
+            f"{path} holds epochs {[line['epoch'] for line in history]}, but the checkpoint "
+            f"is at epoch {epochs}: the metrics of epochs 1-{epochs} are needed to resume."
+        )
+    return history
+
+
+def _write_history(path: pathlib.Path, history: list[dict[str, Any]]) -> None:
+    """Rewrite `metrics.jsonl` atomically (a temporary file renamed over it)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(json.dumps(line) + "\n" for line in history))
+    os.replace(tmp, path)
 
 
 def train(
@@ -70,11 +104,12 @@ def train(
     - `config`: the run's [`hopjax.train.TrainConfig`][].
     - `out_dir`: the run directory (created if needed); `None` keeps nothing on disk.
         A directory that already holds a run is refused unless `resume=True`.
-    - `resume`: continue from `out_dir/checkpoint.eqx`, whose settings must match
-        `config` (else [`hopjax.train.CheckpointError`][]).
+    - `resume`: continue from `out_dir/checkpoint.eqx`, whose settings and data must
+        match `config` and `data` (else [`hopjax.train.CheckpointError`][]).
     - `stop_after`: end this call after that many epochs (default: run to
         `config.epochs`).
-    - `data`: a [`hopjax.data.Dataset`][] to use instead of loading `config.dataset`.
+    - `data`: a [`hopjax.data.Dataset`][] to use instead of loading `config.dataset`
+        (cut to `train_examples` / `test_examples` as a loaded one is).
     - `progress`: show progress bars (live loss, accuracy, iterations).
     - `on_epoch_end`: called with each epoch's metrics dict.
 
@@ -82,10 +117,13 @@ def train(
     learning rate, training loss / accuracy / steps / papers' iterations / converged
     fraction, test accuracy, test iterations, not-converged fraction, training and
     evaluation time), the same lines as `metrics.jsonl`.
+
+    **Raises:** [`hopjax.train.CheckpointError`][] as above; `ValueError` for data that
+    does not fit the network (image width against the input layer, labels against the
+    output layer) or does not fill one batch.
     """
     out = None if out_dir is None else pathlib.Path(out_dir)
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
         if (out / CHECKPOINT).exists() and not resume:
             raise CheckpointError(
                 f"{out} already holds a run ({CHECKPOINT}); pass resume=True (--resume) "
@@ -93,8 +131,13 @@ def train(
             )
         if resume and not (out / CHECKPOINT).exists():
             raise CheckpointError(f"Nothing to resume: no {CHECKPOINT} in {out}.")
-    if data is None:
-        data = load_data(config)
+    data = load_data(config) if data is None else data.subset(
+        config.train_examples, config.test_examples
+    )
+    check_data_fits(config, data)
+    fingerprint = data.fingerprint()
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
     num_train = len(data.train_images)
     steps_per_epoch = num_train // config.batch_size
     if steps_per_epoch == 0:
@@ -106,7 +149,7 @@ def train(
     start_epoch, history = 0, []
     if resume:
         _, start_epoch, model, opt_state, data_key = load_checkpoint(
-            out / CHECKPOINT, (model, opt_state, data_key), config
+            out / CHECKPOINT, (model, opt_state, data_key), config, data=fingerprint
         )
         history = _read_history(out / METRICS, start_epoch)
     mesh = None
@@ -155,9 +198,11 @@ def train(
             iters=f"{record['test_paper_iterations']:.2f}",
         )
         if out is not None:
-            with open(out / METRICS, "w") as f:
-                f.writelines(json.dumps(line) + "\n" for line in history)
-            save_checkpoint(out / CHECKPOINT, config, epoch + 1, model, opt_state, data_key)
+            _write_history(out / METRICS, history)
+            save_checkpoint(
+                out / CHECKPOINT, config, epoch + 1, model, opt_state, data_key,
+                data=fingerprint,
+            )
         if on_epoch_end is not None:
             on_epoch_end(record)
     return model, history
