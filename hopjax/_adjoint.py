@@ -64,8 +64,10 @@ class FixedPointAdjoint(AbstractBackward):
     [`hopjax.solve`][]).
 
     This gives the exact implicit gradient (up to `rtol`). With `solver=None` the
-    forward solver is reused with `rtol` and `max_steps` set here, so a damped forward
-    solve (needed when the map is not contractive, e.g. a CHN) has a damped adjoint.
+    forward solver is reused with `rtol` and `max_steps` set here and `atol = 0`: the
+    forward `atol` is sized for the states, the adjoint vectors are on the loss's scale
+    (a mean over a batch makes them small), so a shared `atol` could stop the adjoint
+    after a step or two.
     The iteration converges when the spectral radius of $J$ is below 1 (for Picard);
     otherwise use [`hopjax.GMRESAdjoint`][].
 
@@ -90,7 +92,7 @@ class FixedPointAdjoint(AbstractBackward):
     def adjoint_vector(self, transpose_jacobian, cotangent, forward_solver):
         solver = self.solver
         if solver is None:
-            solver = eqx.tree_at(lambda s: s.rtol, forward_solver, self.rtol)
+            solver = eqx.tree_at(lambda s: (s.rtol, s.atol), forward_solver, (self.rtol, 0.0))
 
         def adjoint_map(w, _):
             return _add(transpose_jacobian(w), cotangent)

@@ -195,3 +195,20 @@ def test_unrolled_gradient_through_safeguarded_anderson_is_finite():
     for u, i in zip(jax.tree.leaves(unrolled), jax.tree.leaves(implicit)):
         assert bool(jnp.all(jnp.isfinite(u)))
         assert float(jnp.linalg.norm(u - i)) <= 0.05 * float(jnp.linalg.norm(i)) + 1e-6
+
+
+@pytest.mark.parametrize("solver", [hj.Picard(atol=1e-3), hj.Anderson(atol=1e-3)], ids=["picard", "anderson"])
+def test_default_adjoint_does_not_inherit_the_forward_atol(solver, getkey):
+    """The forward `atol` is sized for the states; the adjoint vectors of a batch-mean
+    loss are ~1/batch, so a shared `atol` would stop the adjoint after a step or two."""
+    model = make_model("ham", (20, 16, 12, 8), getkey())
+    x = random_input(getkey(), 20, batch=256)
+
+    def loss(model, backward):
+        eq = hj.solve(model, x, solver=solver, rtol=1e-10, max_steps=2000, backward=backward)
+        return jnp.mean(jnp.sum((eq.output - 0.5) ** 2, -1))
+
+    default = eqx.filter_grad(loss)(model, hj.FixedPointAdjoint(rtol=1e-8, max_steps=2000))
+    exact = eqx.filter_grad(loss)(model, hj.GMRESAdjoint(rtol=1e-12, atol=1e-14))
+    for d, e in zip(jax.tree.leaves(default), jax.tree.leaves(exact)):
+        assert float(jnp.linalg.norm(d - e)) <= 1e-5 * float(jnp.linalg.norm(e))
