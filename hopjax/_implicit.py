@@ -18,6 +18,25 @@ from jaxtyping import PyTree
 
 from ._adjoint import AbstractBackward, UnrolledBackprop, UnrolledRecurrentBackprop
 from ._solver._monitor import ConvergenceMonitor
+from ._solver.anderson import Anderson
+from ._solver.picard import Picard
+
+
+def check_solver_and_backward(solver, backward) -> None:
+    """Refuse a solver without the per-sample convergence record, or a backward that
+    is not a hopjax mode, before anything runs (they would fail late and obscurely)."""
+    if not isinstance(solver, (Picard, Anderson)):
+        raise TypeError(
+            "solver must be a hopjax fixed-point solver (hopjax.Picard() or "
+            "hopjax.Anderson(): Optimistix solvers that record the papers' per-sample "
+            f"convergence test), got {type(solver).__name__}."
+        )
+    if not isinstance(backward, AbstractBackward):
+        raise TypeError(
+            "backward must be a hopjax backward mode (FixedPointAdjoint, "
+            "RecurrentBackprop, UnrolledRecurrentBackprop, GMRESAdjoint, "
+            f"UnrolledBackprop), got {backward!r}."
+        )
 
 
 def _run(fn, solver, y0, params, max_steps, options, adjoint, batch_axes):
@@ -142,12 +161,19 @@ def implicit_fixed_point(
         single-problem version computes).
 
     **Returns:** `(y_star, monitor)`: the solution and the solver's convergence record,
-    batch-leading when `batch_axes` is given.
+    batch-leading when `batch_axes` is given. The record carries no gradient (it is
+    `jax.lax.stop_gradient`-ed) unless `backward` is [`hopjax.UnrolledBackprop`][]:
+    the implicit gradient is that of the solution alone.
+
+    **Raises:** `TypeError` for a solver other than [`hopjax.Picard`][] /
+    [`hopjax.Anderson`][], or a `backward` that is not a hopjax mode.
     """
+    check_solver_and_backward(solver, backward)
     options = {} if options is None else options
     if isinstance(backward, UnrolledBackprop):
         adjoint = optx.RecursiveCheckpointAdjoint()
         return _run(fn, solver, y0, params, max_steps, options, adjoint, batch_axes)
-    return _implicit(
+    y_star, monitor = _implicit(
         params, fn, solver, y0, max_steps, backward, options, batch_axes
     )
+    return y_star, jax.lax.stop_gradient(monitor)

@@ -9,7 +9,7 @@ from jaxtyping import Array, Bool, Float, Int
 
 from ._adjoint import AbstractBackward, FixedPointAdjoint
 from ._checks import check_finite, check_positive_int
-from ._implicit import implicit_fixed_point
+from ._implicit import check_solver_and_backward, implicit_fixed_point
 from ._maps import (
     damped_map,
     even_odd_map,
@@ -35,9 +35,13 @@ class Equilibrium(eqx.Module):
     - `num_steps`: per sample, the number of map evaluations until the convergence test
         first passed (`max_steps` if it never did).
     - `residual`: per sample, the relative change
-        $\\lVert F_n - F_{n-1}\\rVert_2 / \\lVert F_n\\rVert_2$ at the last step.
-    - `converged`: per sample, whether the test passed and the states are finite. It
-        says the iteration stopped moving; [`hopjax.equation_residual`][] checks that
+        $\\lVert F_n - F_{n-1}\\rVert_2 / \\lVert F_n\\rVert_2$ at the last step
+        (like `trace`, it carries no gradient unless `backward=UnrolledBackprop()`).
+    - `converged`: per sample, whether the test passed at the last step taken (the
+        returned states: with `early_stop=False` a sample that passed once and drifted
+        off again by `max_steps` is not converged, though `num_steps` and
+        `paper_iterations` count its first pass) and the states are finite. It says
+        the iteration stopped moving; [`hopjax.equation_residual`][] checks that
         the states solve the network's equations (they can differ for an even-odd CHN
         whose inner iterations 2-cycle: see [`hopjax.CHN`][]).
     - `paper_iterations`: per sample, the papers' Table-2 count: the 0-based index of the
@@ -123,7 +127,7 @@ def solve(
     *,
     update: Literal["even_odd", "synchronous"] = "even_odd",
     solver: Picard | Anderson | None = None,
-    rtol: float = 1e-4,
+    rtol: float | None = None,
     max_steps: int = 200,
     damping: float | None = None,
     backward: AbstractBackward = FixedPointAdjoint(),
@@ -152,9 +156,11 @@ def solve(
     - `update`: `"even_odd"` (default) or `"synchronous"`.
     - `solver`: [`hopjax.Anderson`][]`()` (default) or [`hopjax.Picard`][]`()`: the
         Optimistix fixed-point solvers that keep the papers' per-sample convergence
-        record (other Optimistix solvers do not, and are refused).
+        record (other Optimistix solvers do not, and are refused). Their own `damping`
+        must be 0 here: damp the map with `damping` instead.
     - `rtol`: tolerance of the papers' test $\lVert F_n - F_{n-1}\rVert_2 <
-        \text{rtol}\,\lVert F_n\rVert_2$; replaces the solver's own `rtol`.
+        \text{rtol}\,\lVert F_n\rVert_2$; given, it replaces the solver's own `rtol`;
+        `None` (default) keeps the solver's (1e-4 unless set, the papers' value).
     - `max_steps`: the most map evaluations per sample.
     - `damping`: map-level damping $\beta$, iterating
         $s \leftarrow \beta s + (1 - \beta) f(s)$ (forward Euler with step
@@ -184,25 +190,23 @@ def solve(
         )
     fixed_point_map = iterated_map("solve", model, update, damping)
     solver = Anderson() if solver is None else solver
-    if not isinstance(solver, (Picard, Anderson)):
-        raise TypeError(
-            "solver must be a hopjax fixed-point solver (hopjax.Picard() or "
-            "hopjax.Anderson(): Optimistix solvers that record the papers' per-sample "
-            f"convergence test), got {type(solver).__name__}."
+    check_solver_and_backward(solver, backward)
+    if solver.damping != 0:
+        raise ValueError(
+            f"solve damps the map (solve(..., damping={solver.damping})), which the "
+            "forward solve and every backward mode iterate; the solver's own damping "
+            f"({type(solver).__name__}(damping={solver.damping})) would stack on the "
+            "map's and the recurrent-backprop modes would not see it. Pass it to solve "
+            "instead."
         )
-    check_tolerances("solve", rtol, 0.0)
+    if rtol is not None:
+        check_tolerances("solve", rtol, solver.atol)
+        solver = eqx.tree_at(lambda s: s.rtol, solver, rtol)
     check_positive_int("max_steps", max_steps)
-    if not isinstance(backward, AbstractBackward):
-        raise TypeError(
-            "backward must be a hopjax backward mode (FixedPointAdjoint, "
-            "RecurrentBackprop, UnrolledRecurrentBackprop, GMRESAdjoint, "
-            f"UnrolledBackprop), got {backward!r}."
-        )
     x = _check_input(model, x)
     dtype = jnp.result_type(x.dtype, *(w.dtype for w in model.weights))
     x = check_finite(x.astype(dtype), "The input x")
     model = check_finite(model, "The model's parameters")
-    solver = eqx.tree_at(lambda s: s.rtol, solver, rtol)
 
     fn = _SolverFn(fixed_point_map)
     options = {"trace_length": max_steps if trace else 0, "early_stop": early_stop}
@@ -228,10 +232,11 @@ def solve(
     finite = jnp.all(
         jnp.stack([jnp.all(jnp.isfinite(s), axis=-1) for s in states]), axis=0
     )
-    converged = monitor.converged & finite
+    first_passed = monitor.converged & finite
+    converged = first_passed & monitor.passes_now  # the returned states pass too
     num_steps = jnp.where(monitor.converged, monitor.first_converged, monitor.steps)
     paper = jnp.where(
-        converged & (monitor.first_converged >= 3),
+        first_passed & (monitor.first_converged >= 3),
         monitor.first_converged - 2,
         max_steps - 1,
     )

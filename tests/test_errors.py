@@ -120,6 +120,8 @@ def test_nonsense_hyperparameters(make, message):
         ({"solver": "anderson"}, "solver must be a hopjax fixed-point solver"),
         ({"solver": optx.FixedPointIteration(1e-4, 0.0)}, "per-sample convergence"),
         ({"backward": "rbp"}, "backward must be a hopjax backward mode"),
+        ({"solver": hj.Picard(damping=0.5)}, r"solve\(\.\.\., damping=0\.5\).*would stack on the map's"),
+        ({"solver": hj.Anderson(atol=1e-6), "rtol": -1.0}, "non-negative rtol"),
     ],
 )
 def test_bad_solve_arguments(model, x, kwargs, message):
@@ -147,3 +149,14 @@ def test_non_convergence_is_reported_and_throw_counts_failures(model, x):
 def test_energy_needs_one_state_per_layer(model):
     with pytest.raises(ValueError, match="one state per state layer"):
         hj.energy(model, jnp.ones(6), (jnp.ones(5),))
+
+
+@pytest.mark.parametrize("solver,backward,message", [
+    (optx.FixedPointIteration(1e-4, 0.0), hj.FixedPointAdjoint(), "per-sample convergence"),
+    (hj.Picard(), optx.ImplicitAdjoint(), "backward must be a hopjax backward mode"),
+])
+def test_implicit_fixed_point_refuses_foreign_solvers_and_adjoints_up_front(solver, backward, message):
+    with pytest.raises(TypeError, match=message):
+        hj.implicit_fixed_point(lambda y, p: 0.5 * y + p, solver, jnp.zeros(3), jnp.ones(3),
+                                max_steps=10, backward=backward)
+

@@ -102,6 +102,23 @@ def test_trace_early_stop_and_paper_iterations(getkey):
     assert np.all(np.isfinite(full.trace))
 
 
+def test_converged_describes_the_returned_states_when_the_solve_runs_on():
+    """With `early_stop=False`, a sample can pass the test once and drift off again by
+    `max_steps`: it counts its first pass (num_steps, paper_iterations) but is not
+    converged, since the states returned are the last ones."""
+    model = hj.HAM((100, 80, 60, 40, 10), key=jax.random.PRNGKey(0), dtype=jnp.float32)
+    x = jax.random.uniform(jax.random.PRNGKey(100), (64, 100), jnp.float32)
+    full = hj.solve(model, x, update="synchronous", max_steps=120, early_stop=False)
+    drifted = np.asarray((full.num_steps < 120) & ~full.converged)
+    assert drifted.sum() >= 1  # this network has one such sample
+    assert np.all(np.asarray(full.residual)[drifted] >= 1e-4)
+    assert np.all(np.asarray(full.residual)[np.asarray(full.converged)] < 1e-4)
+    stopped = hj.solve(model, x, update="synchronous", max_steps=120)
+    np.testing.assert_array_equal(stopped.num_steps, full.num_steps)
+    np.testing.assert_array_equal(stopped.paper_iterations, full.paper_iterations)
+    np.testing.assert_array_equal(stopped.converged, np.asarray(full.converged) | drifted)
+
+
 def test_paper_iterations_cap_when_not_converged(getkey):
     model = make_model("ham", DEPTHS[3], getkey())
     x = random_input(getkey(), DEPTHS[3][0], batch=3)

@@ -46,6 +46,8 @@ class ConvergenceMonitor(eqx.Module):
         last step ($\infty$ before the first).
     - `steps`: the number of steps (map evaluations) taken so far.
     - `first_converged`: the step at which the test first passed, 0 if it has not.
+    - `passes_now`: whether the test passed at the last step (it can fail again after
+        a first pass when the solve runs on, `early_stop=False`).
     - `trace`: the relative change at every step, NaN where not (yet) taken; length
         `trace_length` (solver option, default 0).
     """
@@ -53,6 +55,7 @@ class ConvergenceMonitor(eqx.Module):
     relative_change: Scalar
     steps: IntScalar
     first_converged: IntScalar
+    passes_now: BoolScalar
     trace: Float[Array, " trace_length"]
 
     @property
@@ -68,6 +71,7 @@ def init_monitor(y: Float[Array, " n"], options: dict[str, Any]) -> ConvergenceM
         relative_change=jnp.array(jnp.inf, y.dtype),
         steps=jnp.array(0),
         first_converged=jnp.array(0),
+        passes_now=jnp.array(False),
         trace=jnp.full((length,), jnp.nan, y.dtype),
     )
 
@@ -87,7 +91,9 @@ def record(
     trace = monitor.trace
     if trace.shape[0] > 0:
         trace = trace.at[monitor.steps].set(ratio.astype(trace.dtype), mode="drop")
-    return ConvergenceMonitor(ratio.astype(monitor.relative_change.dtype), steps, first, trace)
+    return ConvergenceMonitor(
+        ratio.astype(monitor.relative_change.dtype), steps, first, passed, trace
+    )
 
 
 def should_stop(monitor: ConvergenceMonitor, options: dict[str, Any]) -> BoolScalar:
