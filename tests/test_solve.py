@@ -273,3 +273,12 @@ def test_equation_residual_flags_a_chn_inner_two_cycle():
     eq = hj.solve(damped, x, solver=hj.Picard(), rtol=1e-10, max_steps=400)
     assert bool(eq.converged)
     assert float(hj.equation_residual(damped, x, eq.states)) < 1e-6
+
+
+def test_solve_keeps_the_solvers_rtol_unless_given_one(getkey):
+    model = make_model("ham", DEPTHS[3], getkey(), weight_scale=0.5)
+    x = random_input(getkey(), DEPTHS[3][0], batch=4)
+    tight = hj.solve(model, x, solver=hj.Anderson(rtol=1e-9), max_steps=500)
+    assert bool(jnp.all(tight.converged)) and float(tight.residual.max()) < 1e-9
+    loose = hj.solve(model, x, solver=hj.Anderson(rtol=1e-9), rtol=1e-3, max_steps=500)
+    assert float(loose.residual.max()) < 1e-3 and bool(jnp.all(loose.num_steps < tight.num_steps))
