@@ -4,7 +4,7 @@
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import PyTree
+from jaxtyping import Array, PyTree
 
 from ._model import AbstractHopfieldNetwork
 
@@ -37,6 +37,40 @@ def check_positive_int(name: str, value, *, allow_none: bool = False) -> None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+
+
+def check_input(name: str, model: AbstractHopfieldNetwork, x, *, batch: bool = True) -> Array:
+    """``x`` as an array: floating point, ``(d0,)`` or (with ``batch``) ``(batch, d0)``."""
+    x = jnp.asarray(x)
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        raise TypeError(
+            f"{name}: x must be a floating-point array (pixels scaled to [0, 1]), got "
+            f"dtype {x.dtype}."
+        )
+    width = model.layer_sizes[0]
+    if x.ndim not in ((1, 2) if batch else (1,)):
+        shapes = f"({width},) for one sample" + (f" or (batch, {width}) for a batch" if batch else "")
+        raise ValueError(f"{name}: x must have shape {shapes}, got shape {x.shape}.")
+    if x.shape[-1] != width:
+        raise ValueError(
+            f"{name}: x has {x.shape[-1]} features but the model's input layer has "
+            f"{width} (layer_sizes={model.layer_sizes}); got shape {x.shape}."
+        )
+    return x
+
+
+def check_states(name: str, model: AbstractHopfieldNetwork, x: Array, states) -> tuple:
+    """``states`` as a tuple of one array per state layer, each of its layer's width and
+    batched like ``x`` (checked with `check_input`)."""
+    states = check_state_count(name, model, states)
+    for layer, (state, width) in enumerate(zip(states, model.layer_sizes[1:]), start=1):
+        wanted = x.shape[:-1] + (width,)
+        if jnp.shape(state) != wanted:
+            raise ValueError(
+                f"{name}: state {layer} must have shape {wanted} ({width} units"
+                f"{', batched like x' if x.ndim == 2 else ''}), got {jnp.shape(state)}."
+            )
+    return states
 
 
 def check_state_count(name: str, model: AbstractHopfieldNetwork, states) -> tuple:

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ._checks import check_state_count
+from ._checks import check_input, check_states
 from ._model import AbstractHopfieldNetwork
 
 
@@ -38,7 +38,8 @@ def energy(
 
     **Returns:** the scalar energy $E$.
     """
-    states = check_state_count("energy", model, states)
+    x = check_input("energy", model, x, batch=False)
+    states = check_states("energy", model, x, states)
     rho = (model.activation(x),) + tuple(model.activation(s) for s in states)
     total = jnp.zeros((), rho[1].dtype)
     for s, r, b in zip(states, rho[1:], model.biases):

@@ -6,9 +6,10 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ._checks import check_state_count
+from ._checks import check_input, check_states
 from ._maps import input_drive, synchronous_map
 from ._model import AbstractHopfieldNetwork
+from ._solver._monitor import relative_change
 
 
 def equation_residual(
@@ -39,11 +40,12 @@ def equation_residual(
     - `states`: every state layer `(s_1, ..., s_L)`, e.g. `Equilibrium.states`, batched
         like `x`.
 
-    **Returns:** the relative residual, a scalar or one per sample.
+    **Returns:** the relative residual, a scalar or one per sample (0 when $f(s) = s$,
+    also at $s = 0$; $\infty$ when only $s$ is 0).
     """
-    states = check_state_count("equation_residual", model, states)
-    if jnp.ndim(x) == 2:
+    x = check_input("equation_residual", model, x)
+    states = check_states("equation_residual", model, x, states)
+    if x.ndim == 2:
         return jax.vmap(equation_residual, in_axes=(None, 0, 0))(model, x, states)
     new = synchronous_map(model, input_drive(model, x), states)
-    flat_new, flat = jnp.concatenate(new), jnp.concatenate(states)
-    return jnp.linalg.norm(flat_new - flat) / jnp.linalg.norm(flat)
+    return relative_change(jnp.concatenate(states), jnp.concatenate(new))[2]

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int
 
 from ._adjoint import AbstractBackward, FixedPointAdjoint
-from ._checks import check_finite, check_positive_int
+from ._checks import check_finite, check_input, check_positive_int
 from ._implicit import check_solver_and_backward, implicit_fixed_point
 from ._maps import (
     damped_map,
@@ -100,27 +100,6 @@ def _raise_if_failed(failed, total):
         )
 
 
-def _check_input(model: AbstractHopfieldNetwork, x) -> Array:
-    x = jnp.asarray(x)
-    if not jnp.issubdtype(x.dtype, jnp.floating):
-        raise TypeError(
-            f"x must be a floating-point array (pixels scaled to [0, 1]), got dtype "
-            f"{x.dtype}."
-        )
-    width = model.layer_sizes[0]
-    if x.ndim not in (1, 2):
-        raise ValueError(
-            f"x must have shape ({width},) for one sample or (batch, {width}) for a "
-            f"batch, got shape {x.shape}."
-        )
-    if x.shape[-1] != width:
-        raise ValueError(
-            f"x has {x.shape[-1]} features but the model's input layer has {width} "
-            f"(layer_sizes={model.layer_sizes}); got shape {x.shape}."
-        )
-    return x
-
-
 def solve(
     model: AbstractHopfieldNetwork,
     x: Float[Array, "*batch d0"],
@@ -203,7 +182,7 @@ def solve(
         check_tolerances("solve", rtol, solver.atol)
         solver = eqx.tree_at(lambda s: s.rtol, solver, rtol)
     check_positive_int("max_steps", max_steps)
-    x = _check_input(model, x)
+    x = check_input("solve", model, x)
     dtype = jnp.result_type(x.dtype, *(w.dtype for w in model.weights))
     x = check_finite(x.astype(dtype), "The input x")
     model = check_finite(model, "The model's parameters")

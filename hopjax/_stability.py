@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ._checks import check_positive_int, check_state_count
+from ._checks import check_input, check_positive_int, check_states
 from ._maps import initial_states, input_drive
 from ._model import AbstractHopfieldNetwork
 from ._solve import iterated_map
@@ -64,10 +64,11 @@ def spectral_radius(
     check_positive_int("spectral_radius iterations", iterations)
     if iterations < 2:
         raise ValueError(f"spectral_radius needs at least 2 iterations, got {iterations}.")
-    states = check_state_count("spectral_radius", model, states)
+    x = check_input("spectral_radius", model, x)
+    states = check_states("spectral_radius", model, x, states)
     if key is None:
         key = jax.random.key(0)
-    if jnp.ndim(x) == 2:
+    if x.ndim == 2:
         return jax.vmap(
             lambda x, s: spectral_radius(
                 model, x, s, update=update, damping=damping, iterations=iterations,

@@ -160,3 +160,31 @@ def test_implicit_fixed_point_refuses_foreign_solvers_and_adjoints_up_front(solv
         hj.implicit_fixed_point(lambda y, p: 0.5 * y + p, solver, jnp.zeros(3), jnp.ones(3),
                                 max_steps=10, backward=backward)
 
+
+
+@pytest.mark.parametrize("diagnostic", [
+    lambda m, x, s: hj.equation_residual(m, x, s),
+    lambda m, x, s: hj.spectral_radius(m, x, s),
+    lambda m, x, s: jax.vmap(lambda x, *s: hj.energy(m, x, s))(x, *s),
+], ids=["equation_residual", "spectral_radius", "energy"])
+def test_diagnostics_name_bad_states(model, x, diagnostic):
+    states = (jnp.ones((4, 5)), jnp.ones((4, 3)))
+    with pytest.raises(ValueError, match=r"state 2 must have shape \((4, 3|3,)\)"):
+        diagnostic(model, x, (states[0], jnp.ones((4, 2))))
+    with pytest.raises(ValueError, match="x has 7 features"):
+        diagnostic(model, jnp.ones((4, 7)), states)
+
+
+def test_diagnostics_name_a_batch_mismatch(model, x):
+    for diagnostic in (hj.equation_residual, hj.spectral_radius):
+        with pytest.raises(ValueError, match=r"state 1 must have shape \(4, 5\) \(5 units, batched like x\)"):
+            diagnostic(model, x, (jnp.ones((3, 5)), jnp.ones((3, 3))))
+        with pytest.raises(ValueError, match=r"state 1 must have shape \(5,\)"):
+            diagnostic(model, x[0], (jnp.ones((4, 5)), jnp.ones((4, 3))))  # unbatched x
+
+
+def test_equation_residual_of_zero_states_is_not_nan(model):
+    """At s = 0 the relative residual is inf (f(0) != 0), never NaN."""
+    x = jnp.zeros(6)
+    zero = (jnp.zeros(5), jnp.zeros(3))
+    assert float(hj.equation_residual(model, x, zero)) == float("inf")
