@@ -18,8 +18,7 @@ import lineax as lx
 import optimistix as optx
 from jaxtyping import PyTree
 
-from ._checks import check_positive_int
-from ._solver._monitor import check_tolerances
+from ._checks import check_positive_int, check_tolerances
 
 
 class AbstractBackward(eqx.Module):

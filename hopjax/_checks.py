@@ -1,12 +1,17 @@
 """Input validation that names the problem, eagerly where it can and at run time under
 `jax.jit` (through `equinox.error_if`) where values are only known then."""
 
+import math
+from typing import TYPE_CHECKING
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, PyTree
 
-from ._model import AbstractHopfieldNetwork
+
+if TYPE_CHECKING:  # only for annotations: the solvers use these checks, and know no model
+    from ._model import AbstractHopfieldNetwork
 
 
 def _is_traced(leaves) -> bool:
@@ -39,7 +44,7 @@ def check_positive_int(name: str, value, *, allow_none: bool = False) -> None:
         raise ValueError(f"{name} must be a positive integer, got {value!r}.")
 
 
-def check_input(name: str, model: AbstractHopfieldNetwork, x, *, batch: bool = True) -> Array:
+def check_input(name: str, model: "AbstractHopfieldNetwork", x, *, batch: bool = True) -> Array:
     """``x`` as an array: floating point, ``(d0,)`` or (with ``batch``) ``(batch, d0)``."""
     x = jnp.asarray(x)
     if not jnp.issubdtype(x.dtype, jnp.floating):
@@ -59,7 +64,7 @@ def check_input(name: str, model: AbstractHopfieldNetwork, x, *, batch: bool = T
     return x
 
 
-def check_states(name: str, model: AbstractHopfieldNetwork, x: Array, states) -> tuple:
+def check_states(name: str, model: "AbstractHopfieldNetwork", x: Array, states) -> tuple:
     """``states`` as a tuple of one array per state layer, each of its layer's width and
     batched like ``x`` (checked with `check_input`)."""
     states = check_state_count(name, model, states)
@@ -73,7 +78,7 @@ def check_states(name: str, model: AbstractHopfieldNetwork, x: Array, states) ->
     return states
 
 
-def check_state_count(name: str, model: AbstractHopfieldNetwork, states) -> tuple:
+def check_state_count(name: str, model: "AbstractHopfieldNetwork", states) -> tuple:
     """``states`` as a tuple, which must hold one array per state layer of ``model``."""
     states = tuple(states)
     if len(states) != model.num_state_layers:
@@ -82,3 +87,26 @@ def check_state_count(name: str, model: AbstractHopfieldNetwork, states) -> tupl
             f"{len(states)}."
         )
     return states
+
+
+def check_tolerances(name: str, rtol: float, atol: float) -> None:
+    """Raise a clear error for tolerances that make no sense."""
+    for label, value in (("rtol", rtol), ("atol", atol)):
+        try:
+            ok = math.isfinite(value) and value >= 0
+        except TypeError:
+            ok = False
+        if not ok:
+            raise ValueError(f"{name} needs a finite, non-negative {label}, got {value!r}.")
+    if rtol == 0 and atol == 0:
+        raise ValueError(f"{name} needs rtol > 0 or atol > 0; both are zero.")
+
+
+def check_damping(name: str, damping: float) -> None:
+    """Damping must lie in [0, 1): 1 would never move."""
+    try:
+        ok = 0 <= damping < 1
+    except TypeError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{name} needs damping in [0, 1), got {damping!r}.")

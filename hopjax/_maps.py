@@ -11,8 +11,9 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from ._checks import check_damping
 from ._custom_types import Drive, States
-from ._model import AbstractHopfieldNetwork
+from ._model import AbstractHopfieldNetwork, CHN
 
 
 def input_drive(model: AbstractHopfieldNetwork, x: Float[Array, " d0"]) -> Drive:
@@ -212,6 +213,10 @@ def initial_states(
     **Returns:** `(s_1, ..., s_L)`, zeros of shape `(d_j,)` or `None` for a layer that
     is not part of the fixed-point state.
     """
+    if update not in UPDATE_MAPS:
+        raise ValueError(
+            f"initial_states: update must be one of {sorted(UPDATE_MAPS)}, got {update!r}."
+        )
     sizes = model.layer_sizes[1:]
     keep = set(range(1, len(sizes) + 1))
     if update == "even_odd" and not model.warm_starts_local_equilibria:
@@ -253,3 +258,27 @@ def damped_map(fixed_point_map, step_size: float):
     if not 0 < step_size <= 1:
         raise ValueError(f"step_size must lie in (0, 1], got {step_size}.")
     return _DampedMap(fixed_point_map, float(step_size))
+
+
+UPDATE_MAPS = {"synchronous": synchronous_map, "even_odd": even_odd_map}
+"""The update schemes [`hopjax.solve`][] knows, and their fixed-point maps."""
+
+
+def papers_damping(model_type: type, update: str) -> float:
+    """The papers' map-level damping: 0.5 for a synchronous CHN (whose undamped map
+    does not converge), 0 otherwise."""
+    return 0.5 if issubclass(model_type, CHN) and update == "synchronous" else 0.0
+
+
+def iterated_map(name: str, model: AbstractHopfieldNetwork, update: str, damping):
+    """The map `solve` iterates: `update`'s map, damped by `damping` (`None`: the
+    papers' damping); `name` (the caller) goes into the error for a bad argument."""
+    if update not in UPDATE_MAPS:
+        raise ValueError(
+            f"{name}: update must be one of {sorted(UPDATE_MAPS)}, got {update!r}."
+        )
+    if damping is None:
+        damping = papers_damping(type(model), update)
+    check_damping(name, damping)
+    fixed_point_map = UPDATE_MAPS[update]
+    return damped_map(fixed_point_map, 1.0 - damping) if damping > 0 else fixed_point_map

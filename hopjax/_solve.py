@@ -8,23 +8,12 @@ import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int
 
 from ._adjoint import AbstractBackward, FixedPointAdjoint
-from ._checks import check_finite, check_input, check_positive_int
+from ._checks import check_finite, check_input, check_positive_int, check_tolerances
 from ._implicit import check_solver_and_backward, implicit_fixed_point
-from ._maps import (
-    damped_map,
-    even_odd_map,
-    initial_states,
-    input_drive,
-    reconstruct_states,
-    synchronous_map,
-)
-from ._model import AbstractHopfieldNetwork, CHN
-from ._solver._monitor import check_damping, check_tolerances
+from ._maps import initial_states, input_drive, iterated_map, reconstruct_states
+from ._model import AbstractHopfieldNetwork
 from ._solver.anderson import Anderson
 from ._solver.picard import Picard
-
-
-_MAPS = {"synchronous": synchronous_map, "even_odd": even_odd_map}
 
 
 class Equilibrium(eqx.Module):
@@ -66,26 +55,6 @@ class Equilibrium(eqx.Module):
         return self.states[-1]
 
 
-def papers_damping(model_type: type, update: str) -> float:
-    """The papers' map-level damping: 0.5 for a synchronous CHN (whose undamped map
-    does not converge), 0 otherwise."""
-    return 0.5 if issubclass(model_type, CHN) and update == "synchronous" else 0.0
-
-
-def iterated_map(name: str, model: AbstractHopfieldNetwork, update: str, damping):
-    """The map `solve` iterates: `update`'s map, damped by `damping` (`None`: the
-    papers' damping); `name` (the caller) goes into the error for a bad argument."""
-    if update not in _MAPS:
-        raise ValueError(
-            f"{name}: update must be one of {sorted(_MAPS)}, got {update!r}."
-        )
-    if damping is None:
-        damping = papers_damping(type(model), update)
-    check_damping(name, damping)
-    fixed_point_map = _MAPS[update]
-    return damped_map(fixed_point_map, 1.0 - damping) if damping > 0 else fixed_point_map
-
-
 class NonConvergenceError(RuntimeError):
     """Raised by `solve(..., throw=True)` when some samples did not converge."""
 
@@ -124,9 +93,11 @@ def solve(
         CHN each half-step runs the model's inner iterations.
 
     The solve is per sample (convergence, step counts) and batches through `jax.vmap`;
-    it runs under `jax.jit` / `equinox.filter_jit`, on CPU and GPU, in the input's
-    floating dtype. Gradients (`jax.grad` of any loss of the states, w.r.t. the model's
-    parameters and `x`) come from the implicit function theorem (see `backward`).
+    it runs under `jax.jit` / `equinox.filter_jit`, on CPU and GPU, in the floating
+    dtype that `x` and the model's parameters promote to (a float32 model solves
+    float32 and bfloat16 inputs in float32, float64 ones in float64). Gradients
+    (`jax.grad` of any loss of the states, w.r.t. the model's parameters and `x`) come
+    from the implicit function theorem (see `backward`).
 
     **Arguments:**
 
@@ -183,7 +154,8 @@ def solve(
         solver = eqx.tree_at(lambda s: s.rtol, solver, rtol)
     check_positive_int("max_steps", max_steps)
     x = check_input("solve", model, x)
-    dtype = jnp.result_type(x.dtype, *(w.dtype for w in model.weights))
+    parameters = jax.tree.leaves(eqx.filter(model, eqx.is_inexact_array))
+    dtype = jnp.result_type(x.dtype, *(p.dtype for p in parameters))
     x = check_finite(x.astype(dtype), "The input x")
     model = check_finite(model, "The model's parameters")
 

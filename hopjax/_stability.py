@@ -8,9 +8,8 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._checks import check_input, check_positive_int, check_states
-from ._maps import initial_states, input_drive
+from ._maps import initial_states, input_drive, iterated_map
 from ._model import AbstractHopfieldNetwork
-from ._solve import iterated_map
 
 
 def spectral_radius(

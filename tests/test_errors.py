@@ -102,6 +102,8 @@ def test_non_float_model_dtype():
         (lambda: hj.CHN((6, 5, 3), key=jax.random.PRNGKey(0), inner_steps=0), "inner_steps"),
         (lambda: hj.CHN((6, 5, 3), key=jax.random.PRNGKey(0), inner_damping=1.5), "inner_damping"),
         (lambda: hj.damped_map(hj.synchronous_map, 0.0), "step_size"),
+        (lambda: hj.initial_states(hj.HAM((6, 5, 3), key=jax.random.PRNGKey(0)), "evenodd", jnp.float32),
+         "initial_states: update must be one of"),
     ],
 )
 def test_nonsense_hyperparameters(make, message):

@@ -7,7 +7,6 @@ elementwise and cannot express this, so every hopjax solver keeps one of these m
 in its state and terminates on it.
 """
 
-import math
 from typing import Any
 
 import equinox as eqx
@@ -102,26 +101,3 @@ def should_stop(monitor: ConvergenceMonitor, options: dict[str, Any]) -> BoolSca
     if options.get("early_stop", True):
         return monitor.converged
     return jnp.array(False)
-
-
-def check_tolerances(name: str, rtol: float, atol: float) -> None:
-    """Raise a clear error for tolerances that make no sense."""
-    for label, value in (("rtol", rtol), ("atol", atol)):
-        try:
-            ok = math.isfinite(value) and value >= 0
-        except TypeError:
-            ok = False
-        if not ok:
-            raise ValueError(f"{name} needs a finite, non-negative {label}, got {value!r}.")
-    if rtol == 0 and atol == 0:
-        raise ValueError(f"{name} needs rtol > 0 or atol > 0; both are zero.")
-
-
-def check_damping(name: str, damping: float) -> None:
-    """Damping must lie in [0, 1): 1 would never move."""
-    try:
-        ok = 0 <= damping < 1
-    except TypeError:
-        ok = False
-    if not ok:
-        raise ValueError(f"{name} needs damping in [0, 1), got {damping!r}.")

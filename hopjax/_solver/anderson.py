@@ -7,9 +7,8 @@ import optimistix as optx
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Float, Int, PyTree, Scalar
 
+from .._checks import check_damping, check_tolerances
 from ._monitor import (
-    check_damping,
-    check_tolerances,
     ConvergenceMonitor,
     init_monitor,
     record,
@@ -32,8 +31,9 @@ def _shift_in(history: Float[Array, "m n"], new: Float[Array, " n"]):
 def anderson_weights(
     residuals: Float[Array, "m n"], valid: Array, regularisation: float
 ) -> Float[Array, " m"]:
-    r"""$\alpha = \arg\min_{\sum\alpha = 1} \lVert F^T\alpha\rVert_2^2 + \lambda
-    \lVert\alpha\rVert_2^2$ over the valid rows of $F$ (the residuals $g(x_i) - x_i$).
+    r"""$\alpha = \arg\min_{\sum\alpha = 1} \lVert F^T\alpha\rVert_2^2 /
+    \operatorname{tr}(F F^T) + \lambda \lVert\alpha\rVert_2^2$ over the valid rows of
+    $F$ (the residuals $g(x_i) - x_i$).
 
     Solved through the normal equations $(\hat A + \lambda I)\,\alpha \propto 1$ with
     $\hat A = F F^T / \operatorname{tr}(F F^T)$: normalising by the trace makes the ridge

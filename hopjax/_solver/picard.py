@@ -5,9 +5,8 @@ import optimistix as optx
 from jax.flatten_util import ravel_pytree
 from jaxtyping import PyTree, Scalar
 
+from .._checks import check_damping, check_tolerances
 from ._monitor import (
-    check_damping,
-    check_tolerances,
     ConvergenceMonitor,
     init_monitor,
     record,

@@ -9,7 +9,7 @@ import jax
 import optax
 
 import hopjax as hj
-from hopjax._solve import papers_damping
+from hopjax._maps import papers_damping
 
 from ._madam import madam
 from ._papers_storage import papers_reference_rms
