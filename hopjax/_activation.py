@@ -1,6 +1,7 @@
 """Activation functions with the Lagrangian and derivative that the energies need."""
 
 import abc
+import math
 
 import equinox as eqx
 import jax
@@ -48,8 +49,10 @@ class ShiftedSigmoid(AbstractActivation):
     centre: float = 0.5
 
     def __check_init__(self):
-        if not self.gain > 0:
-            raise ValueError(f"ShiftedSigmoid needs gain > 0, got {self.gain}.")
+        if not (self.gain > 0 and math.isfinite(self.gain)):
+            raise ValueError(f"ShiftedSigmoid needs a finite gain > 0, got {self.gain}.")
+        if not math.isfinite(self.centre):
+            raise ValueError(f"ShiftedSigmoid needs a finite centre, got {self.centre}.")
 
     def __call__(self, s):
         return jax.nn.sigmoid(self.gain * (s - self.centre))

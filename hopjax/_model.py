@@ -11,6 +11,7 @@ stays valid (main paper, Sec. 3.2).
 
 import abc
 import math
+import operator
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -39,18 +40,29 @@ def _check_layer_sizes(layer_sizes) -> tuple[int, ...]:
             "A layered Hopfield network needs at least two layers (the input and the "
             f"output); got layer_sizes={sizes}."
         )
+    checked = []
     for size in sizes:
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        try:
+            size = None if isinstance(size, bool) else operator.index(size)  # np.int64 too
+        except TypeError:
+            size = None
+        if size is None or size < 1:
             raise ValueError(
                 f"Every layer size must be a positive integer; got layer_sizes={sizes}."
             )
-    return sizes
+        checked.append(size)
+    return tuple(checked)
 
 
 def _check_skips(skips, num_layers: int) -> tuple[tuple[int, int], ...]:
     checked = []
     for pair in skips:
-        i, j = sorted(int(k) for k in pair)
+        try:
+            i, j = sorted(operator.index(k) for k in pair)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"Skip connection {pair!r} must be a pair of integer layer indices (i, j)."
+            ) from None
         if not 0 <= i < j < num_layers:
             raise ValueError(
                 f"Skip connection {tuple(pair)} names a layer outside 0..{num_layers - 1}."

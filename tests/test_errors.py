@@ -73,6 +73,8 @@ def test_nonsense_layer_sizes(sizes):
         (((1, 2),), "duplicates the connection between consecutive layers"),
         (((0, 9),), "outside 0..3"),
         (((0, 3), (3, 0)), "given twice"),
+        (((0, 3.9),), "must be a pair of integer layer indices"),
+        (((0, 1, 3),), "must be a pair of integer layer indices"),
     ],
 )
 def test_bad_skip_connections(skips, message):
@@ -102,6 +104,9 @@ def test_non_float_model_dtype():
         (lambda: hj.CHN((6, 5, 3), key=jax.random.PRNGKey(0), inner_steps=0), "inner_steps"),
         (lambda: hj.CHN((6, 5, 3), key=jax.random.PRNGKey(0), inner_damping=1.5), "inner_damping"),
         (lambda: hj.damped_map(hj.synchronous_map, 0.0), "step_size"),
+        (lambda: hj.ShiftedSigmoid(gain=float("inf")), "finite gain > 0"),
+        (lambda: hj.ShiftedSigmoid(gain=0.0), "finite gain > 0"),
+        (lambda: hj.ShiftedSigmoid(centre=float("nan")), "finite centre"),
         (lambda: hj.initial_states(hj.HAM((6, 5, 3), key=jax.random.PRNGKey(0)), "evenodd", jnp.float32),
          "initial_states: update must be one of"),
     ],
