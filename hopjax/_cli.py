@@ -31,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
                        "computes it (default); rbp: the same series with the Jacobian at "
                        "the solution (equal at an exact equilibrium)")
     train.add_argument("--epochs", type=int, default=TrainConfig.epochs)
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=int, default=TrainConfig.seed)
     train.add_argument("--dataset", choices=sorted(TFDS_NAMES), default=TrainConfig.dataset)
     train.add_argument("--data-dir", help="directory of MNIST-format IDX files")
     train.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)

@@ -7,6 +7,7 @@ rebuilds the pytree structure from the settings, so a checkpoint written for oth
 settings, or a damaged file, is reported instead of loaded.
 """
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -51,10 +52,18 @@ def save_checkpoint(
     header = {"format": FORMAT, "config": config.to_dict(), "epoch": epoch}
     if data is not None:
         header["data"] = data
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
+    with replaced_atomically(path) as f:
         f.write((json.dumps(header) + "\n").encode())
         eqx.tree_serialise_leaves(f, (model, opt_state, jax.random.key_data(data_key)))
+
+
+@contextlib.contextmanager
+def replaced_atomically(path: pathlib.Path):
+    """A binary file handle whose contents replace `path` in one rename once the block
+    ends without error, so a killed run never leaves a half-written file."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        yield f
     os.replace(tmp, path)
 
 

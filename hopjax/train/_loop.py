@@ -2,7 +2,6 @@
 metrics and checkpoints that resume exactly."""
 
 import json
-import os
 import pathlib
 import time
 from collections.abc import Callable
@@ -14,7 +13,13 @@ from tqdm.auto import tqdm
 
 from ..data import batch_indices, Dataset, load_dataset
 from ..parallel import data_parallel_mesh, shard_batch
-from ._checkpoint import CHECKPOINT, CheckpointError, load_checkpoint, save_checkpoint
+from ._checkpoint import (
+    CHECKPOINT,
+    CheckpointError,
+    load_checkpoint,
+    replaced_atomically,
+    save_checkpoint,
+)
 from ._config import TrainConfig
 from ._evaluate import evaluate
 from ._step import make_train_step
@@ -73,9 +78,8 @@ def _read_history(path: pathlib.Path, epochs: int) -> list[dict[str, Any]]:
 
 def _write_history(path: pathlib.Path, history: list[dict[str, Any]]) -> None:
     """Rewrite `metrics.jsonl` atomically (a temporary file renamed over it)."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(json.dumps(line) + "\n" for line in history))
-    os.replace(tmp, path)
+    with replaced_atomically(path) as f:
+        f.write("".join(json.dumps(line) + "\n" for line in history).encode())
 
 
 def train(
@@ -135,9 +139,10 @@ def train(
         config.train_examples, config.test_examples
     )
     check_data_fits(config, data)
-    fingerprint = data.fingerprint()
+    fingerprint = None  # only a run directory records and checks it
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
+        fingerprint = data.fingerprint()
     num_train = len(data.train_images)
     steps_per_epoch = num_train // config.batch_size
     if steps_per_epoch == 0:
