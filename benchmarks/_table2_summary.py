@@ -4,11 +4,11 @@ per network x variant, the papers' speedup in state updates, and the Markdown ta
 
 import json
 import pathlib
-import platform
 
 import jax
 import numpy as np
 
+from _machine import processor
 from _table2_rows import (
     label,
     PAPER_CODE_FASHION,
@@ -116,7 +116,7 @@ def markdown(table, runs, args, description):
         + ", seeds "
         f"{sorted({s for e in table.values() for s in e['seeds']})}, "
         f"{args.test_examples or 'all'} test images, backend "
-        f"{jax.default_backend()} ({platform.processor() or platform.machine()}).",
+        f"{jax.default_backend()} ({processor()}).",
         "Iterations: the papers' count (0-based index of the first step within rtol 1e-4 of "
         "the previous one; cap - 1 if never); speedup: base iterations / (iterations x state "
         "updates per iteration), base = synchronous Picard of the same network.",

@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import pathlib
-import platform
 import time
 
 import equinox as eqx
@@ -26,6 +25,8 @@ from tqdm import tqdm
 
 import hopjax as hj
 from hopjax.data import DEBIAN_FASHION_MNIST, load_idx_split
+
+from _machine import machine
 
 
 NETWORKS = {
@@ -118,10 +119,7 @@ def main():
     out.parent.mkdir(parents=True, exist_ok=True)
     meta = {
         "device": str(jax.devices()[0]),
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "jax": jax.__version__,
+        "machine": machine(),
         "data": str(args.data_dir),
         "note": "networks at the papers' initialisation (untrained), Fashion-MNIST test images",
     }

@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import pathlib
-import platform
 import time
 
 import equinox as eqx
@@ -33,6 +32,7 @@ import hopjax as hj
 from hopjax.data import DEBIAN_FASHION_MNIST, load_idx_split
 from hopjax.train import make_train_step, TrainConfig
 
+from _machine import machine
 from _table2_rows import ROWS, VARIANTS
 
 
@@ -178,8 +178,7 @@ def main():
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({
         "backend": backend, "devices": [str(d) for d in jax.devices()],
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-        "jax": jax.__version__, "precision": args.precision,
+        "machine": machine(), "precision": args.precision,
         "matmul_flops_per_s": flops_per_s, "copy_bytes_per_s": bytes_per_s,
         "note": "The papers' code column is the issue's H100 measurement; compare only with a GPU run.",
         "rows": rows,

@@ -30,6 +30,8 @@ import numpy as np
 import hopjax as hj
 from hopjax.train import load_data, load_trained_model, loss_and_accuracy
 
+from _machine import machine
+
 
 RESULTS = pathlib.Path(__file__).parent / "results"
 
@@ -129,7 +131,7 @@ def main():
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".md").write_text(table)
     args.out.with_suffix(".json").write_text(
-        json.dumps({"backend": jax.default_backend(), "results": results}, indent=2) + "\n")
+        json.dumps({"backend": jax.default_backend(), "machine": machine(), "results": results}, indent=2) + "\n")
     print(f"wrote {args.out.with_suffix('.md')} and .json")
 
 

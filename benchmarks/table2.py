@@ -23,9 +23,7 @@ figures.
 
 import argparse
 import json
-import os
 import pathlib
-import platform
 import tempfile
 import time
 
@@ -36,6 +34,7 @@ from tqdm.auto import tqdm
 from hopjax.data import load_dataset, TFDS_NAMES
 from hopjax.train import BACKWARDS, CHECKPOINT, evaluate, read_header, train, TrainConfig
 
+from _machine import machine
 from _table2_figures import curves_figure, figures
 from _table2_rows import PAPER_EPOCHS, ROWS, VARIANTS
 from _table2_summary import aggregate, markdown, results_runs, run_key, table_order
@@ -213,7 +212,7 @@ def main():
         "data": data.description,
         "backend": jax.default_backend(),
         "devices": [str(d) for d in jax.devices()],
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "machine": machine(),
         "total_time_s": time.perf_counter() - start,
         "table": [{"row": r, "variant": v, **e} for (r, v), e in table.items()],
         "runs": runs,

@@ -7,6 +7,7 @@ import struct
 import subprocess
 import sys
 
+import jax
 import numpy as np
 
 from .helpers import REPOSITORY, write_mnist_like
@@ -52,6 +53,8 @@ def test_table2_script_writes_table_json_and_figures(tmp_path):
         ("ham3", "sync-picard"), ("ham3", "eo-anderson")]
     assert record["table"][0]["speedup"] == 1.0 and record["table"][0]["seeds"] == [0, 1]
     assert len(record["runs"]) == 4
+    assert record["machine"]["versions"]["jax"] == jax.__version__
+    assert record["machine"]["cpus"] >= 1 and record["machine"]["processor"]
     assert out.with_suffix(".md").read_text().count("\n| 3 | HAM") == 2
     assert (tmp_path / "t2-fig3.png").stat().st_size > 10_000
     assert (tmp_path / "t2-curves.png").stat().st_size > 10_000
@@ -276,3 +279,17 @@ def test_table2_by_seed_table_compares_each_run_with_its_own_seeds_base():
         "| CHN (3 layers, 3 epochs) | - | 40.0 / 85.00 % |",
         "| CHN-EO (3 layers, 10 epochs) | - | 10.00 / 84.00 % (0.20x, -1.00) |",
     ]
+
+
+def test_machine_record_reads_the_processor_and_its_widest_vector_instructions(monkeypatch):
+    machine = load_benchmark("_machine")
+    cpuinfo = {"model name": "Example CPU 9000", "flags": "fpu sse4_2 avx avx2 fma"}
+    monkeypatch.setattr(machine, "_cpuinfo", lambda: cpuinfo)
+    assert machine.processor() == "Example CPU 9000"
+    assert machine.vector_extension() == "avx2"
+    cpuinfo["flags"] += " avx512f avx512bw"
+    assert machine.vector_extension() == "avx512f"
+    cpuinfo.clear()  # no /proc/cpuinfo (macOS): the architecture, no extension
+    assert machine.processor() and machine.vector_extension() is None
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_max_isa=AVX2")
+    assert machine.machine()["xla_flags"] == "--xla_cpu_max_isa=AVX2"
