@@ -8,6 +8,7 @@ every results file names the processor, its widest vector instructions and the l
 versions.
 """
 
+import functools
 import importlib.metadata
 import os
 import pathlib
@@ -21,9 +22,10 @@ VECTOR_EXTENSIONS = ("avx512f", "avx2", "avx", "sse4_2", "asimd")
 """x86 and ARM vector-instruction flags of /proc/cpuinfo, widest first."""
 
 
+@functools.cache
 def _cpuinfo() -> dict[str, str]:
     """The first processor's `key: value` lines of /proc/cpuinfo (empty where there is
-    none, as on macOS)."""
+    none, as on macOS), read once per process: `machine()` needs it twice."""
     try:
         text = pathlib.Path("/proc/cpuinfo").read_text()
     except OSError:
