@@ -8,7 +8,6 @@ import pathlib
 import jax
 import numpy as np
 
-from _machine import processor
 from _table2_rows import (
     label,
     PAPER_CODE_FASHION,
@@ -32,7 +31,35 @@ def results_runs(path, what=""):
     record = json.loads(path.read_text())
     if "runs" not in record:
         raise SystemExit(f"{what}{path}: not a table2.py results file (it has no 'runs').")
-    return record["runs"]
+    settings = record.get("settings", {})
+    merged = settings.get("include") or settings.get("merge_only")
+    # files before 2026-12-03 record no machine per run; that of a call which trained every
+    # run itself is the file's own, that of a merge is unknown
+    own = None if merged else record.get("machine")
+    return [run if "machine" in run else {**run, "machine": own} for run in record["runs"]]
+
+
+def machine_name(machine):
+    """A run's machine in a few words: the processor, its widest vector instructions and
+    the jax version, which decide the last bits of a float32 result."""
+    if machine is None:
+        return "not recorded"
+    return (f"{machine['processor']} ({machine['vector_extension'] or 'no vector extension'}), "
+            f"jax {machine['versions']['jax']}")
+
+
+def machines_markdown(runs):
+    """Which machine each run ran on: results are bit-identical on one machine but move
+    between CPUs (docs/table2.md, "Reproducibility"), and a merged table may join runs
+    from several."""
+    by_machine = {}
+    for run in runs:
+        by_machine.setdefault(machine_name(run.get("machine")), []).append(
+            f"{run['row']}-{run['variant']}-seed{run['seed']}")
+    if len(by_machine) == 1:
+        return f"Every run on: {next(iter(by_machine))}."
+    return "Runs by machine: " + "; ".join(
+        f"{name}: {', '.join(names)}" for name, names in by_machine.items()) + "."
 
 
 def table_order(runs):
@@ -116,7 +143,7 @@ def markdown(table, runs, args, description):
         + ", seeds "
         f"{sorted({s for e in table.values() for s in e['seeds']})}, "
         f"{args.test_examples or 'all'} test images, backend "
-        f"{jax.default_backend()} ({processor()}).",
+        f"{jax.default_backend()}.",
         "Iterations: the papers' count (0-based index of the first step within rtol 1e-4 of "
         "the previous one; cap - 1 if never); speedup: base iterations / (iterations x state "
         "updates per iteration), base = synchronous Picard of the same network.",
@@ -139,7 +166,7 @@ def markdown(table, runs, args, description):
             f"{pm('steps')} | {100 * e['not_converged'][0]:.2f} | {e['train_time_s'][0]:.0f} | "
             f"{e['inference_time_s'][0]:.2f} | {paper} | {', '.join(map(str, e['seeds']))} |"
         )
-    lines += ["", *by_seed_markdown(runs)]
+    lines += ["", *by_seed_markdown(runs), "", machines_markdown(runs)]
     if args.dataset == "fashion-mnist":
         lines += ["", "The papers' own code on Fashion-MNIST (3-layer HAM, 10 epochs): " + ", ".join(
             f"{label(r, v)} {it} iters / {acc} %"

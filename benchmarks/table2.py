@@ -105,6 +105,7 @@ def run_one(row, variant, seed, args, data):
         "fixed_count_inference_time_s": (
             figure["wall_time_s"] * len(data.test_images) / len(figure["per_sample"]["correct"])),
         "config": config.to_dict(),
+        "machine": machine(),  # where it was evaluated (and trained, unless reused)
     }, figure["per_sample"]["trace"][:, 1:]  # drop step 1 (F_1 vs the zero start): papers' t = 0..T-2
 
 

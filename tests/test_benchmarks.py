@@ -55,6 +55,8 @@ def test_table2_script_writes_table_json_and_figures(tmp_path):
     assert len(record["runs"]) == 4
     assert record["machine"]["versions"]["jax"] == jax.__version__
     assert record["machine"]["cpus"] >= 1 and record["machine"]["processor"]
+    assert all(run["machine"] == record["machine"] for run in record["runs"])
+    assert "Every run on: " in stdout
     assert out.with_suffix(".md").read_text().count("\n| 3 | HAM") == 2
     assert (tmp_path / "t2-fig3.png").stat().st_size > 10_000
     assert (tmp_path / "t2-curves.png").stat().st_size > 10_000
@@ -293,3 +295,28 @@ def test_machine_record_reads_the_processor_and_its_widest_vector_instructions(m
     assert machine.processor() and machine.vector_extension() is None
     monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_max_isa=AVX2")
     assert machine.machine()["xla_flags"] == "--xla_cpu_max_isa=AVX2"
+
+
+def test_table2_merge_keeps_each_runs_machine_and_says_which_ran_where(tmp_path):
+    summary = load_benchmark("_table2_summary")
+    cpu = lambda name, isa: {"processor": name, "vector_extension": isa,
+                             "versions": {"jax": "0.10.2"}}
+    run = lambda seed, **extra: {"row": "ham3", "variant": "eo-anderson", "seed": seed, **extra}
+    files = {  # a call that trained its runs; an old one; a merge: their runs' machines
+        "own.json": {"settings": {"include": None}, "machine": cpu("AMD EPYC", "avx512f"),
+                     "runs": [run(0), run(1, machine=cpu("Intel Xeon", "avx2"))]},
+        "old.json": {"settings": {}, "runs": [run(2)]},
+        "merge.json": {"settings": {"include": ["a.json"], "merge_only": True},
+                       "machine": cpu("AMD EPYC", "avx512f"), "runs": [run(3)]},
+    }
+    runs = []
+    for name, record in files.items():
+        (tmp_path / name).write_text(json.dumps(record))
+        runs += summary.results_runs(tmp_path / name)
+    assert [r["machine"] and r["machine"]["processor"] for r in runs] == [
+        "AMD EPYC", "Intel Xeon", None, None]
+    assert summary.machines_markdown(runs) == (
+        "Runs by machine: AMD EPYC (avx512f), jax 0.10.2: ham3-eo-anderson-seed0; "
+        "Intel Xeon (avx2), jax 0.10.2: ham3-eo-anderson-seed1; "
+        "not recorded: ham3-eo-anderson-seed2, ham3-eo-anderson-seed3.")
+    assert summary.machines_markdown(runs[:1]) == "Every run on: AMD EPYC (avx512f), jax 0.10.2."
