@@ -306,6 +306,8 @@ def test_table2_merge_keeps_each_runs_machine_and_says_which_ran_where(tmp_path)
         "own.json": {"settings": {"include": None}, "machine": cpu("AMD EPYC", "avx512f"),
                      "runs": [run(0), run(1, machine=cpu("Intel Xeon", "avx2"))]},
         "old.json": {"settings": {}, "runs": [run(2)]},
+        "older.json": {"settings": {}, "machine": {"cpus": 2, "platform": "Linux"},
+                       "runs": [run(4)]},
         "merge.json": {"settings": {"include": ["a.json"], "merge_only": True},
                        "machine": cpu("AMD EPYC", "avx512f"), "runs": [run(3)]},
     }
@@ -313,10 +315,11 @@ def test_table2_merge_keeps_each_runs_machine_and_says_which_ran_where(tmp_path)
     for name, record in files.items():
         (tmp_path / name).write_text(json.dumps(record))
         runs += summary.results_runs(tmp_path / name)
-    assert [r["machine"] and r["machine"]["processor"] for r in runs] == [
-        "AMD EPYC", "Intel Xeon", None, None]
+    assert [r["machine"] and r["machine"].get("processor") for r in runs] == [
+        "AMD EPYC", "Intel Xeon", None, None, None]
     assert summary.machines_markdown(runs) == (
         "Runs by machine: AMD EPYC (avx512f), jax 0.10.2: ham3-eo-anderson-seed0; "
         "Intel Xeon (avx2), jax 0.10.2: ham3-eo-anderson-seed1; "
-        "not recorded: ham3-eo-anderson-seed2, ham3-eo-anderson-seed3.")
+        "not recorded: ham3-eo-anderson-seed2, ham3-eo-anderson-seed4, "
+        "ham3-eo-anderson-seed3.")
     assert summary.machines_markdown(runs[:1]) == "Every run on: AMD EPYC (avx512f), jax 0.10.2."
