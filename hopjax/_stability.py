@@ -5,6 +5,7 @@ from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
+import optimistix as optx
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._checks import check_input, check_positive_int, check_states
@@ -82,19 +83,17 @@ def spectral_radius(
     def jvp(v):
         return jax.jvp(lambda s: fixed_point_map(model, drive, s), (point,), (v,))[1]
 
-    def norm(v):
-        return jnp.sqrt(sum(jnp.sum(a**2) for a in jax.tree.leaves(v)))
-
     keys = jax.random.split(key, len(point))
     start = tuple(
         None if s is None else jax.random.normal(k, s.shape, s.dtype)
         for k, s in zip(keys, point)
     )
-    start = jax.tree.map(lambda a: a / norm(start), start)
+    start_norm = optx.two_norm(start)
+    start = jax.tree.map(lambda a: a / start_norm, start)
 
     def power_step(v, _):
         w = jvp(v)
-        growth = norm(w)
+        growth = optx.two_norm(w)
         safe = jnp.maximum(growth, jnp.finfo(growth.dtype).tiny)  # J v = 0: radius 0
         return jax.tree.map(lambda a: a / safe, w), jnp.log(growth)
 
