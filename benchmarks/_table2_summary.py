@@ -42,7 +42,7 @@ def results_runs(path, what=""):
 def machine_name(machine):
     """A run's machine in a few words: the processor, its widest vector instructions and
     the jax version, which decide the last bits of a float32 result. Files written before
-    2026-12-02 record no processor (only the CPU count and platform): "not recorded"."""
+    2026-12-03 record no processor (only the CPU count and platform): "not recorded"."""
     if machine is None or "processor" not in machine:
         return "not recorded"
     return (f"{machine['processor']} ({machine['vector_extension'] or 'no vector extension'}), "
