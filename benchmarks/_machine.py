@@ -57,13 +57,24 @@ def _version(name: str) -> str | None:
         return None
 
 
+def accelerator() -> str | None:
+    """The model of the device jax computes on (`"NVIDIA H200"`), or None on a CPU."""
+    import jax
+
+    device = jax.devices()[0]
+    return None if device.platform == "cpu" else device.device_kind
+
+
 def machine() -> dict[str, Any]:
     """The machine and software a benchmark ran on: CPU count and model, widest vector
-    instructions, `XLA_FLAGS`, platform, Python and library versions."""
+    instructions, accelerator, `XLA_FLAGS`, the default matmul precision, platform, Python
+    and library versions."""
     return {
         "cpus": os.cpu_count(),
         "processor": processor(),
         "vector_extension": vector_extension(),
+        "accelerator": accelerator(),
+        "matmul_precision": os.environ.get("JAX_DEFAULT_MATMUL_PRECISION"),
         "xla_flags": os.environ.get("XLA_FLAGS"),
         "platform": platform.platform(),
         "python": sys.version.split()[0],

@@ -40,11 +40,15 @@ def results_runs(path, what=""):
 
 
 def machine_name(machine):
-    """A run's machine in a few words: the processor, its widest vector instructions and
-    the jax version, which decide the last bits of a float32 result. Files written before
-    2026-12-03 record no processor (only the CPU count and platform): "not recorded"."""
+    """A run's machine in a few words: the accelerator where there is one, else the
+    processor and its widest vector instructions; and the jax version. These decide the
+    last bits of a float32 result. Files written before 2026-12-03 record no processor
+    (only the CPU count and platform): "not recorded"; before 2026-12-04, no accelerator
+    (they ran on CPUs)."""
     if machine is None or "processor" not in machine:
         return "not recorded"
+    if machine.get("accelerator"):
+        return f"{machine['accelerator']}, jax {machine['versions']['jax']}"
     return (f"{machine['processor']} ({machine['vector_extension'] or 'no vector extension'}), "
             f"jax {machine['versions']['jax']}")
 

@@ -85,6 +85,34 @@ def iteration_floor(layers, batch, flops_per_s, bytes_per_s):
             "floor_s": max(flops / flops_per_s, bytes_ / bytes_per_s)}
 
 
+def write_results(out, precision, flops_per_s, bytes_per_s, rows):
+    """Write the results file; main() rewrites it after every row, so that a run cut
+    short keeps the rows it measured."""
+    out.write_text(json.dumps({
+        "backend": jax.default_backend(), "devices": [str(d) for d in jax.devices()],
+        "machine": machine(), "precision": precision,
+        "matmul_flops_per_s": flops_per_s, "copy_bytes_per_s": bytes_per_s,
+        "note": "The papers' code column is the issue's H100 measurement; compare only with a GPU run.",
+        "rows": rows,
+    }, indent=1) + "\n")
+
+
+def print_table(rows):
+    """The results as a plain-text table."""
+    header = (f"{'row':18} {'batch':>6} {'fwd early ms':>12} {'fwd fixed ms':>12} {'steps':>6} {'ms/iter':>9} "
+              f"{'floor ms':>9} {'x floor':>7} {'train ms':>9} {'paper H100 fwd/train':>20}")
+    print(header)
+    for r in rows:
+        if "floor_per_iteration_ms" in r:
+            floor = f"{r['floor_per_iteration_ms']:9.3f} {r['iteration_vs_floor']:7.1f}"
+        else:
+            floor = f"{'-':>9} {'-':>7}"
+        train = f"{r['train_step_ms']:9.2f}" if "train_step_ms" in r else f"{'-':>9}"
+        paper = f"{r.get('papers_code_h100_forward_ms', '-')}/{r.get('papers_code_h100_train_step_ms', '-')}"
+        print(f"{r['row']:18} {r['batch']:6d} {r['forward_early_stop_ms']:12.2f} {r['forward_fixed_count_ms']:12.2f} "
+              f"{r['mean_steps']:6.1f} {r['per_iteration_ms']:9.3f} {floor} {train} {paper:>20}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", nargs="+", default=list(PAPER_CODE_H100), choices=list(PAPER_CODE_H100))
@@ -103,6 +131,9 @@ def main():
     flops_per_s, bytes_per_s = device_ceilings(args.repeats)
     print(f"{backend}: matmul {flops_per_s / 1e9:.0f} GFLOP/s, copy {bytes_per_s / 1e9:.1f} GB/s")
 
+    precision_suffix = "" if args.precision == "float32" else "-" + args.precision
+    out = pathlib.Path(args.out or RESULTS / f"speed-{backend}{precision_suffix}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
     rows = []
     with jax.default_matmul_precision(PRECISIONS[args.precision]):
         for name in tqdm(args.rows, desc="rows"):
@@ -160,29 +191,9 @@ def main():
                 if batch == 64:
                     row["papers_code_h100_train_step_ms"] = reference_ms[2]
                 rows.append(row)
+                write_results(out, args.precision, flops_per_s, bytes_per_s, rows)  # so far
 
-    header = (f"{'row':18} {'batch':>6} {'fwd early ms':>12} {'fwd fixed ms':>12} {'steps':>6} {'ms/iter':>9} "
-              f"{'floor ms':>9} {'x floor':>7} {'train ms':>9} {'paper H100 fwd/train':>20}")
-    print(header)
-    for r in rows:
-        if "floor_per_iteration_ms" in r:
-            floor = f"{r['floor_per_iteration_ms']:9.3f} {r['iteration_vs_floor']:7.1f}"
-        else:
-            floor = f"{'-':>9} {'-':>7}"
-        train = f"{r['train_step_ms']:9.2f}" if "train_step_ms" in r else f"{'-':>9}"
-        paper = f"{r.get('papers_code_h100_forward_ms', '-')}/{r.get('papers_code_h100_train_step_ms', '-')}"
-        print(f"{r['row']:18} {r['batch']:6d} {r['forward_early_stop_ms']:12.2f} {r['forward_fixed_count_ms']:12.2f} "
-              f"{r['mean_steps']:6.1f} {r['per_iteration_ms']:9.3f} {floor} {train} {paper:>20}")
-    precision_suffix = "" if args.precision == "float32" else "-" + args.precision
-    out = pathlib.Path(args.out or RESULTS / f"speed-{backend}{precision_suffix}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({
-        "backend": backend, "devices": [str(d) for d in jax.devices()],
-        "machine": machine(), "precision": args.precision,
-        "matmul_flops_per_s": flops_per_s, "copy_bytes_per_s": bytes_per_s,
-        "note": "The papers' code column is the issue's H100 measurement; compare only with a GPU run.",
-        "rows": rows,
-    }, indent=1) + "\n")
+    print_table(rows)
     print(f"wrote {out}")
 
 

@@ -6,6 +6,7 @@ import json
 import struct
 import subprocess
 import sys
+import types
 
 import jax
 import numpy as np
@@ -295,6 +296,10 @@ def test_machine_record_reads_the_processor_and_its_widest_vector_instructions(m
     assert machine.processor() and machine.vector_extension() is None
     monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_max_isa=AVX2")
     assert machine.machine()["xla_flags"] == "--xla_cpu_max_isa=AVX2"
+    for platform, kind, expected in [("cpu", "cpu", None), ("gpu", "NVIDIA H200", "NVIDIA H200")]:
+        device = types.SimpleNamespace(platform=platform, device_kind=kind)
+        monkeypatch.setattr(jax, "devices", lambda device=device: [device])
+        assert machine.accelerator() == expected
 
 
 def test_table2_merge_keeps_each_runs_machine_and_says_which_ran_where(tmp_path):
@@ -323,3 +328,5 @@ def test_table2_merge_keeps_each_runs_machine_and_says_which_ran_where(tmp_path)
         "not recorded: ham3-eo-anderson-seed2, ham3-eo-anderson-seed4, "
         "ham3-eo-anderson-seed3.")
     assert summary.machines_markdown(runs[:1]) == "Every run on: AMD EPYC (avx512f), jax 0.10.2."
+    gpu = dict(cpu("AMD EPYC", "avx512f"), accelerator="NVIDIA H200", versions={"jax": "0.11.2"})
+    assert summary.machine_name(gpu) == "NVIDIA H200, jax 0.11.2"
