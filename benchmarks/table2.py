@@ -6,10 +6,12 @@ speedup in state updates, test accuracy and wall times, mean (± std) over seeds
     python benchmarks/table2.py                   # every row, 10 epochs, 3 seeds: needs a GPU
     python benchmarks/table2.py --rows ham3 --seeds 0 1 2 3 4
     python benchmarks/table2.py --rows chn3 --papers-epochs   # CHN after 3, CHN-DEQ after 4 epochs
+    python benchmarks/table2.py --rows ham5 --jobs 2          # two runs at once, one per core
 
 Each (row, variant, seed) trains into --runs-dir/<row>-<variant>-seed<k>/ (a `hopjax
 train` run directory: metrics.jsonl + checkpoint.eqx); a finished run is reused and an
-unfinished one resumed, so a long reproduction can be split over several calls. A run
+unfinished one resumed, so a long reproduction can be split over several calls; with
+--jobs N, N runs train at once in worker processes (`_table2_pool.py`). A run
 taken before --epochs (--papers-epochs) goes to <row>-<variant>-seed<k>-epoch<e>/.
 Results: <out>.json, <out>.md, <out>-fig3.png / <out>-fig4.png (density heatmaps of
 per-sample relative-residual trajectories, as the papers' Figs. 3-4) and <out>-curves.png
@@ -18,10 +20,11 @@ several results files).
 
 This file trains and evaluates; `_table2_rows.py` holds the papers' rows and numbers,
 `_table2_summary.py` the tables made from the runs' records, `_table2_figures.py` the
-figures.
+figures, `_table2_pool.py` the worker processes of --jobs.
 """
 
 import argparse
+import functools
 import json
 import pathlib
 import tempfile
@@ -36,6 +39,7 @@ from hopjax.train import BACKWARDS, CHECKPOINT, evaluate, read_header, train, Tr
 
 from _machine import machine
 from _table2_figures import curves_figure, figures
+from _table2_pool import run_parallel
 from _table2_rows import PAPER_EPOCHS, ROWS, VARIANTS
 from _table2_summary import aggregate, markdown, results_runs, run_key, table_order
 
@@ -71,6 +75,26 @@ def config_for(row, variant, seed, args):
         train_examples=args.train_examples, test_examples=args.test_examples,
         backward=args.backward, backward_steps=args.backward_steps,
     )
+
+
+def load_data(args):
+    """The data set of this call, cut to --train-examples / --test-examples."""
+    return load_dataset(args.dataset, data_dir=args.data_dir).subset(
+        args.train_examples, args.test_examples)
+
+
+def run_all(jobs, args, data):
+    """Yield `((row, variant, seed), (result, trace))` for every job: in this process,
+    in order, or with `--jobs N` in N worker processes (`_table2_pool`), as they finish.
+    Workers show no per-batch progress bars (they would overwrite each other)."""
+    if args.jobs == 1:
+        for job in jobs:
+            yield job, run_one(*job, args, data)
+        return
+    quiet = argparse.Namespace(**dict(vars(args), no_progress=True))
+    yield from run_parallel(jobs, args.jobs, functools.partial(load_data, quiet),
+                            functools.partial(run_one, args=quiet),
+                            pin=jax.default_backend() == "cpu")
 
 
 def run_one(row, variant, seed, args, data):
@@ -167,8 +191,13 @@ def main():
     parser.add_argument("--runs-dir", help="where the training runs go, reused and resumed "
                         "(default: <out>-runs; --quick: a new temporary directory)")
     parser.add_argument("--out", help="results path without suffix (default: benchmarks/results/table2[-quick])")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="train N runs at once, in N worker processes: on a CPU each "
+                        "pinned to one core (give N = the cores), on a GPU sharing it")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args()
+    if args.jobs < 1:
+        parser.error(f"--jobs {args.jobs}: give at least 1 (the runs trained at once).")
     if args.merge_only and not args.include:
         parser.error("--merge-only needs --include")
     for option in ("rows", "variants", "seeds"):
@@ -185,16 +214,17 @@ def main():
             out.with_name(out.name + "-runs"))
 
     start = time.perf_counter()
-    data = load_dataset(args.dataset, data_dir=args.data_dir).subset(
-        args.train_examples, args.test_examples)
+    data = load_data(args)
     included = included_runs(args)  # checked before any training
     jobs = [] if args.merge_only else [
         (r, v, s) for r in args.rows for v in args.variants for s in args.seeds]
-    runs, traces = [], {}
-    for row, variant, seed in tqdm(jobs, desc="table 2", unit="run", disable=args.no_progress):
-        result, trace = run_one(row, variant, seed, args, data)
-        runs.append(result)
-        traces.setdefault((row, variant), []).append(trace)
+    done = {}
+    for job, outcome in tqdm(run_all(jobs, args, data), total=len(jobs), desc="table 2",
+                             unit="run", disable=args.no_progress):
+        done[job] = outcome
+    runs, traces = [done[job][0] for job in jobs], {}
+    for job in jobs:  # row x variant: its seeds' trajectories, in seed order
+        traces.setdefault(job[:2], []).append(done[job][1])
     traces = {k: np.concatenate(v) for k, v in traces.items()}
     trained = set(map(run_key, runs))
     runs = table_order(runs + [r for r in included if run_key(r) not in trained])

@@ -62,6 +62,21 @@ def test_table2_script_writes_table_json_and_figures(tmp_path):
     assert (tmp_path / "t2-fig3.png").stat().st_size > 10_000
     assert (tmp_path / "t2-curves.png").stat().st_size > 10_000
     assert (tmp_path / "t2-runs" / "ham3-eo-anderson-seed1" / "checkpoint.eqx").exists()
+    # --jobs 2: the same runs trained by two worker processes (one core each) give the
+    # same numbers as this process did, in the same order; only wall times differ
+    run_benchmark(
+        "table2.py", "--rows", "ham3", "--variants", "sync-picard", "eo-anderson",
+        "--seeds", "0", "1", "--epochs", "1", "--data-dir", data, "--trace-samples", "16",
+        "--jobs", "2", "--out", tmp_path / "t2-jobs", "--no-progress",
+    )
+    parallel = json.loads((tmp_path / "t2-jobs.json").read_text())
+
+    def without_times(run):
+        kept = {k: v for k, v in run.items() if "time" not in k}
+        return dict(kept, by_epoch={k: v for k, v in run["by_epoch"].items() if "time" not in k})
+
+    assert list(map(without_times, parallel["runs"])) == list(map(without_times, record["runs"]))
+    assert (tmp_path / "t2-jobs-runs" / "ham3-sync-picard-seed1" / "checkpoint.eqx").exists()
     # --include: earlier runs join the table in Table 2's order; a mismatch is refused
     stdout = run_benchmark(
         "table2.py", "--rows", "ham3", "--variants", "eo-picard", "--seeds", "0", "--epochs", "1",
@@ -91,6 +106,10 @@ def test_table2_script_writes_table_json_and_figures(tmp_path):
         capture_output=True, text=True)
     assert refused.returncode != 0 and "trained otherwise" in refused.stderr
     assert not (tmp_path / "t4-runs").exists()  # refused before training
+    no_jobs = subprocess.run(
+        [sys.executable, str(REPOSITORY / "benchmarks" / "table2.py"), "--jobs", "0",
+         "--data-dir", str(data), "--out", str(tmp_path / "t5")], capture_output=True, text=True)
+    assert no_jobs.returncode != 0 and "--jobs 0: give at least 1" in no_jobs.stderr
     # benchmarks/curves.py overlays results files, filtered by variant
     stdout = run_benchmark("curves.py", out.with_suffix(".json"), "--variants", "eo-anderson",
                            "--out", tmp_path / "c.png")
@@ -300,6 +319,13 @@ def test_machine_record_reads_the_processor_and_its_widest_vector_instructions(m
         device = types.SimpleNamespace(platform=platform, device_kind=kind)
         monkeypatch.setattr(jax, "devices", lambda device=device: [device])
         assert machine.accelerator() == expected
+
+
+def test_table2_pool_pins_each_worker_to_a_core_round_robin(monkeypatch):
+    pool = load_benchmark("_table2_pool")
+    monkeypatch.setattr(pool.os, "sched_getaffinity", lambda pid: {4, 2}, raising=False)
+    assert pool.cores_for(3, pin=True) == [2, 4, 2]
+    assert pool.cores_for(2, pin=False) == [None, None]  # a GPU: the workers share it
 
 
 def test_table2_merge_keeps_each_runs_machine_and_says_which_ran_where(tmp_path):
