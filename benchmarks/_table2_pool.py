@@ -17,6 +17,8 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import jax
+
 
 _worker: dict[str, Any] = {}
 """A worker's own state: the loaded data set and the function that trains one run."""
@@ -43,14 +45,15 @@ def cores_for(workers: int, pin: bool) -> list[int | None]:
 
 
 def run_parallel(
-    jobs: Sequence[tuple], workers: int, load: Callable[[], Any], run: Callable[..., Any],
-    pin: bool,
+    jobs: Sequence[tuple], workers: int, load: Callable[[], Any], run: Callable[..., Any]
 ) -> Iterator[tuple[tuple, Any]]:
     """Yield `(job, run(*job, data=data))` for every job, in the order they finish, computed
-    by `workers` processes that each call `load()` once for `data`. `load` and `run` must
-    be picklable (module-level functions, or `functools.partial` of them). A job that
-    raises re-raises here, naming the job."""
-    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")  # workers share a GPU
+    by `workers` processes that each call `load()` once for `data`; on the CPU backend each
+    is pinned to a core. `load` and `run` must be picklable (module-level functions, or
+    `functools.partial` of them). A job that raises re-raises here, naming the job."""
+    # Before this process's backend starts: it and the workers share a GPU, if any.
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    pin = jax.default_backend() == "cpu"
     context = multiprocessing.get_context("spawn")
     cores = context.Queue()
     for core in cores_for(workers, pin):

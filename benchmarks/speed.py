@@ -13,7 +13,8 @@ hopjax's per-sample early stop (rtol 1e-4) and at the papers' fixed iteration co
 one iteration is (fixed count - half the count) / (half the count), which leaves out
 the per-solve costs (input drive, reconstruction). The train
 step is forward + recurrent backprop (8 / 16 / 24 steps) + Madam, as the papers' recipe.
-Results: benchmarks/results/speed-<backend>[-<precision>].json.
+Results: benchmarks/results/speed-<backend>[-<precision>].json, rewritten after every
+row (a run cut short keeps the rows it measured).
 """
 
 import argparse

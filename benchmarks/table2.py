@@ -93,8 +93,7 @@ def run_all(jobs, args, data):
         return
     quiet = argparse.Namespace(**dict(vars(args), no_progress=True))
     yield from run_parallel(jobs, args.jobs, functools.partial(load_data, quiet),
-                            functools.partial(run_one, args=quiet),
-                            pin=jax.default_backend() == "cpu")
+                            functools.partial(run_one, args=quiet))
 
 
 def run_one(row, variant, seed, args, data):
