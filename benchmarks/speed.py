@@ -86,16 +86,14 @@ def iteration_floor(layers, batch, flops_per_s, bytes_per_s):
             "floor_s": max(flops / flops_per_s, bytes_ / bytes_per_s)}
 
 
-def write_results(out, precision, flops_per_s, bytes_per_s, rows):
-    """Write the results file; main() rewrites it after every row, so that a run cut
-    short keeps the rows it measured."""
-    out.write_text(json.dumps({
+def run_record(precision, flops_per_s, bytes_per_s):
+    """What the results file says about the whole run (its rows come after)."""
+    return {
         "backend": jax.default_backend(), "devices": [str(d) for d in jax.devices()],
         "machine": machine(), "precision": precision,
         "matmul_flops_per_s": flops_per_s, "copy_bytes_per_s": bytes_per_s,
         "note": "The papers' code column is the issue's H100 measurement; compare only with a GPU run.",
-        "rows": rows,
-    }, indent=1) + "\n")
+    }
 
 
 def print_table(rows):
@@ -135,6 +133,7 @@ def main():
     precision_suffix = "" if args.precision == "float32" else "-" + args.precision
     out = pathlib.Path(args.out or RESULTS / f"speed-{backend}{precision_suffix}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
+    record = run_record(args.precision, flops_per_s, bytes_per_s)
     rows = []
     with jax.default_matmul_precision(PRECISIONS[args.precision]):
         for name in tqdm(args.rows, desc="rows"):
@@ -192,7 +191,8 @@ def main():
                 if batch == 64:
                     row["papers_code_h100_train_step_ms"] = reference_ms[2]
                 rows.append(row)
-                write_results(out, args.precision, flops_per_s, bytes_per_s, rows)  # so far
+                # Rewritten after every row: a run cut short keeps the rows it measured.
+                out.write_text(json.dumps(dict(record, rows=rows), indent=1) + "\n")
 
     print_table(rows)
     print(f"wrote {out}")
