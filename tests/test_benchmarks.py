@@ -3,6 +3,8 @@ here: they are what the scripts measure)."""
 
 import importlib.util
 import json
+import os
+import re
 import struct
 import subprocess
 import sys
@@ -132,6 +134,25 @@ def test_speed_script_writes_rows_with_roofline(tmp_path):
     assert row["train_step_ms"] > 0 and row["floor_per_iteration_ms"] > 0
     assert row["flops_per_iteration"] == 4 * 8 * 1990 * 10
     assert row["argmax_agreement_vs_float32"] == 1.0
+
+
+def test_gpu_check_script_reports_the_device_and_the_runs_it_trained_by_its_deadline(tmp_path):
+    """benchmarks/gpu-check.sh (here on the CPU, with a 60 s budget): it names the device,
+    stops speed.py at its own limit, trains Table 2 runs until the deadline, stops them
+    there and lists the epochs each run has checkpointed (for the next call to resume)."""
+    data = write_mnist_like(tmp_path / "idx", 64, 32)
+    env = dict(os.environ, PYTHON=sys.executable, JOBS="1", SPEED_SECONDS="1")
+    result = subprocess.run(
+        ["bash", str(REPOSITORY / "benchmarks" / "gpu-check.sh"), str(data), "60", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=300, env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    stdout = result.stdout
+    assert "[CpuDevice(id=0)]" in stdout and "speed.py: exit 124" in stdout
+    assert re.search(r"table2\.py: exit (0|124)", stdout)
+    epochs = dict(re.findall(r"^(ham3-sync-picard-seed0): (\d+) epoch", stdout, re.M))
+    assert int(epochs["ham3-sync-picard-seed0"]) >= 1
+    assert (tmp_path / "out" / "table2-mnist-gpu-runs" / "ham3-sync-picard-seed0" / "checkpoint.eqx").exists()
 
 
 def test_table2_papers_epochs_takes_the_synchronous_chn_early(tmp_path):

@@ -130,6 +130,8 @@ DEFAULT_OUTPUTS = {
     "table2-fig4.png",
     "table2-runs",
     "table2-mnist-runs",
+    "table2-mnist-gpu.json",  # what benchmarks/gpu-check.sh writes once every run is done
+    "table2-mnist-gpu.md",
 }
 
 

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The GPU figures in one time-boxed call, for a GPU lent for a few minutes:
+#   1. what the device and the library versions are;
+#   2. speed.py's absolute times (forward solves and train steps, batches 64 / 1000 / 10 000);
+#   3. as many of Table 2's MNIST runs (all rows x variants x seeds 0-2, --papers-epochs) as
+#      fit before the deadline, JOBS at once sharing the GPU. Every run checkpoints each
+#      epoch into RUNS, so a second call with the same RUNS resumes where this one stopped;
+#      the call that finishes them all writes OUT/table2-mnist-gpu.{json,md} and the figures.
+#
+#   bash benchmarks/gpu-check.sh MNIST_DIR [SECONDS=565] [OUT=benchmarks/results]
+#
+# Environment: PYTHON (default python3), JOBS (default 8), RUNS (default OUT/table2-mnist-gpu-runs),
+# SPEED_SECONDS (default 150). The device machine has jax but may lack this package: run
+# from the repository root, which this script puts on PYTHONPATH.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+data=${1:?usage: bash benchmarks/gpu-check.sh MNIST_DIR [SECONDS] [OUT]}
+budget=${2:-565}
+out=${3:-benchmarks/results}
+py=${PYTHON:-python3}
+runs=${RUNS:-$out/table2-mnist-gpu-runs}
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+start=$SECONDS
+left() { echo $((budget - (SECONDS - start))); }
+mkdir -p "$out" "$runs"
+
+echo "== device ($(date -u +%FT%TZ))"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true
+"$py" -c 'import jax, equinox, optax, optimistix; print(jax.devices(), jax.__version__,
+equinox.__version__, optax.__version__, optimistix.__version__)' || exit 1
+
+echo "== speed.py (at most ${SPEED_SECONDS:-150} s; rows measured so far are kept)"
+timeout -k 10 "${SPEED_SECONDS:-150}" "$py" benchmarks/speed.py --data-dir "$data" \
+    --out "$out/speed-gpu.json"
+echo "speed.py: exit $?"
+
+seconds=$(( $(left) - 15 ))  # time to stop the workers and report
+echo "== Table 2 on MNIST ($seconds s left; JOBS=${JOBS:-8} runs at once; runs in $runs)"
+if [ "$seconds" -gt 30 ]; then
+    timeout -k 10 "$seconds" "$py" benchmarks/table2.py --dataset mnist --data-dir "$data" \
+        --papers-epochs --jobs "${JOBS:-8}" --runs-dir "$runs" --out "$out/table2-mnist-gpu" \
+        --no-progress
+    echo "table2.py: exit $? (124: stopped at the deadline; call again with the same RUNS to resume)"
+fi
+echo "== epochs done per run"
+for run in "$runs"/*/; do
+    [ -f "$run/metrics.jsonl" ] && echo "$(basename "$run"): $(wc -l < "$run/metrics.jsonl") epoch(s)"
+done
+echo "== done in $((SECONDS - start)) s"
