@@ -148,7 +148,7 @@ def test_gpu_check_script_reports_the_device_and_the_runs_it_trained_by_its_dead
     )
     assert result.returncode == 0, result.stderr[-3000:]
     stdout = result.stdout
-    assert "[CpuDevice(id=0)]" in stdout and "speed.py: exit 124" in stdout
+    assert re.search(r"\[\w+Device\(id=0\)", stdout) and "speed.py: exit 124" in stdout
     assert re.search(r"table2\.py: exit (0|124)", stdout)
     epochs = dict(re.findall(r"^(ham3-sync-picard-seed0): (\d+) epoch", stdout, re.M))
     assert int(epochs["ham3-sync-picard-seed0"]) >= 1
