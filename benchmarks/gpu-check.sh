@@ -20,8 +20,6 @@ out=${3:-benchmarks/results}
 py=${PYTHON:-python3}
 runs=${RUNS:-$out/table2-mnist-gpu-runs}
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-start=$SECONDS
-left() { echo $((budget - (SECONDS - start))); }
 mkdir -p "$out" "$runs"
 
 echo "== device ($(date -u +%FT%TZ))"
@@ -34,7 +32,7 @@ timeout -k 10 "${SPEED_SECONDS:-150}" "$py" benchmarks/speed.py --data-dir "$dat
     --out "$out/speed-gpu.json"
 echo "speed.py: exit $?"
 
-seconds=$(( $(left) - 15 ))  # time to stop the workers and report
+seconds=$((budget - SECONDS - 15))  # SECONDS: since the script started; 15 s to stop and report
 echo "== Table 2 on MNIST ($seconds s left; JOBS=${JOBS:-8} runs at once; runs in $runs)"
 if [ "$seconds" -gt 30 ]; then
     timeout -k 10 "$seconds" "$py" benchmarks/table2.py --dataset mnist --data-dir "$data" \
@@ -46,4 +44,4 @@ echo "== epochs done per run"
 for run in "$runs"/*/; do
     [ -f "$run/metrics.jsonl" ] && echo "$(basename "$run"): $(wc -l < "$run/metrics.jsonl") epoch(s)"
 done
-echo "== done in $((SECONDS - start)) s"
+echo "== done in $SECONDS s"
