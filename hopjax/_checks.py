@@ -19,20 +19,31 @@ def _is_traced(leaves) -> bool:
 
 
 def check_finite(tree: PyTree, what: str) -> PyTree:
-    """Return ``tree`` unchanged, or fail with "<what> contains NaN or Inf".
+    """Return ``tree`` unchanged, or fail with "<what> contains NaN or Inf values".
 
-    Concrete values raise `ValueError` at once; traced values (under `jax.jit`,
-    `jax.grad`, `jax.vmap`) raise when the compiled program runs.
+    Concrete values raise `ValueError` at once, naming the offending leaves of a pytree
+    (e.g. "(in .weights[1])"); traced values (under `jax.jit`, `jax.grad`, `jax.vmap`)
+    raise when the compiled program runs.
     """
-    leaves = [leaf for leaf in jax.tree.leaves(tree) if eqx.is_inexact_array(leaf)]
+    leaves = [
+        (path, leaf)
+        for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]
+        if eqx.is_inexact_array(leaf)
+    ]
     if not leaves:
         return tree
     message = f"{what} contains NaN or Inf values."
-    if not _is_traced(leaves):
-        if not all(bool(jnp.all(jnp.isfinite(leaf))) for leaf in leaves):
-            raise ValueError(message)
+    if not _is_traced([leaf for _, leaf in leaves]):
+        where = [
+            jax.tree_util.keystr(path)
+            for path, leaf in leaves
+            if not bool(jnp.all(jnp.isfinite(leaf)))
+        ]
+        if where:
+            named = f" (in {', '.join(where)})" if any(where) else ""
+            raise ValueError(f"{what} contains NaN or Inf values{named}.")
         return tree
-    finite = jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in leaves]).all()
+    finite = jnp.stack([jnp.all(jnp.isfinite(leaf)) for _, leaf in leaves]).all()
     return eqx.error_if(tree, jnp.invert(finite), message)
 
 

@@ -157,7 +157,7 @@ def solve(
     parameters = jax.tree.leaves(eqx.filter(model, eqx.is_inexact_array))
     dtype = jnp.result_type(x.dtype, *(p.dtype for p in parameters))
     x = check_finite(x.astype(dtype), "The input x")
-    model = check_finite(model, "The model's parameters")
+    model = check_finite(model, "The model")
 
     fn = _SolverFn(fixed_point_map)
     options = {"trace_length": max_steps if trace else 0, "early_stop": early_stop}
