@@ -65,7 +65,9 @@ def check_input(name: str, model: "AbstractHopfieldNetwork", x, *, batch: bool =
         )
     width = model.layer_sizes[0]
     if x.ndim not in ((1, 2) if batch else (1,)):
-        shapes = f"({width},) for one sample" + (f" or (batch, {width}) for a batch" if batch else "")
+        shapes = f"({width},) for one sample" + (
+            f" or (batch, {width}) for a batch" if batch else " (jax.vmap it for a batch)"
+        )
         raise ValueError(f"{name}: x must have shape {shapes}, got shape {x.shape}.")
     if x.shape[-1] != width:
         raise ValueError(

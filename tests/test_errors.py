@@ -160,6 +160,12 @@ def test_energy_needs_one_state_per_layer(model):
         hj.energy(model, jnp.ones(6), (jnp.ones(5),))
 
 
+def test_energy_of_a_batch_says_to_vmap(model, x):
+    states = hj.solve(model, x).states
+    with pytest.raises(ValueError, match=r"shape \(6,\) for one sample \(jax.vmap it for a batch\)"):
+        hj.energy(model, x, states)
+
+
 @pytest.mark.parametrize("solver,backward,message", [
     (optx.FixedPointIteration(1e-4, 0.0), hj.FixedPointAdjoint(), "per-sample convergence"),
     (hj.Picard(), optx.ImplicitAdjoint(), "backward must be a hopjax backward mode"),
