@@ -5,15 +5,19 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 venv=${HOPJAX_VENV:-.venv}
-stamp="$venv/.hopjax-installed"
-if [ ! -x "$venv/bin/python" ]; then
-    python3 -m venv "$venv"
-fi
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    "$venv/bin/python" -m pip install --quiet --upgrade pip
-    "$venv/bin/python" -m pip install --quiet -e ".[dev]"
-    touch "$stamp"
-fi
+# The project with the extras a command needs ("dev": test tools, notebooks, plots;
+# "tfds": tensorflow-datasets with TensorFlow, for the tests of its first-use path).
+install() {
+    local stamp="$venv/.hopjax-installed-$1"
+    if [ ! -x "$venv/bin/python" ]; then
+        python3 -m venv "$venv"
+    fi
+    if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+        "$venv/bin/python" -m pip install --quiet --upgrade pip
+        "$venv/bin/python" -m pip install --quiet -e ".[$1]"
+        touch "$stamp"
+    fi
+}
 # Real data for the quick reproduction and the notebooks: Debian's full Fashion-MNIST.
 ensure_fashion_mnist() {
     local data=/usr/share/datasets/fashion-mnist
@@ -28,12 +32,14 @@ ensure_mnist() { "$venv/bin/python" -m hopjax download mnist >&2; }
 case "${1:-}" in
     test)
         shift
+        install dev,tfds
         ensure_fashion_mnist || echo "no Fashion-MNIST: the notebook and real-data tests will skip" >&2
         ensure_mnist || echo "no MNIST: the real-MNIST test will skip" >&2
         exec "$venv/bin/python" -m pytest "$@"
         ;;
     benchmark)
         shift
+        install dev
         ensure_fashion_mnist
         exec "$venv/bin/python" benchmarks/table2.py --quick "$@"
         ;;

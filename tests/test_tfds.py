@@ -1,9 +1,12 @@
-"""The tensorflow-datasets path, offline: tfds's own mock data, and a missing data set."""
+"""The tensorflow-datasets path, offline: tfds's own mock data, the real preparation of
+a data set from its (locally served) download, and a missing data set or module."""
 
 import numpy as np
 import pytest
 
 from hopjax.data import DatasetNotFoundError, load_dataset, load_tfds_split, TFDS_NAMES
+
+from .helpers import mnist_like, write_idx
 
 
 tfds = pytest.importorskip("tensorflow_datasets")
@@ -26,3 +29,75 @@ def test_tfds_missing_data_set_says_how_to_get_it(tmp_path, monkeypatch):
     monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path))
     with pytest.raises(DatasetNotFoundError, match="--data-dir"):
         load_tfds_split("mnist", "test", data_dir=str(tmp_path), download=False)
+
+
+def _serve_downloads(monkeypatch, served):
+    """Replace tfds's download (the only step that needs the network) by `served`, a
+    function of the requested URLs; return the list of requests it receives."""
+    requests = []
+
+    def download_and_extract(self, urls):
+        requests.append(urls)
+        return served(urls)
+
+    monkeypatch.setattr(tfds.download.DownloadManager, "download_and_extract", download_and_extract)
+    return requests
+
+
+@pytest.mark.parametrize("name", ["mnist", "emnist-mnist", "fashion-mnist"])
+def test_tfds_prepares_a_data_set_from_its_download_offline(name, tmp_path, monkeypatch):
+    """The first-use path of a user with internet, all of it but the network: tfds's own
+    builder converts the downloaded IDX files to ArrayRecord files, hopjax reads them."""
+    pytest.importorskip("tensorflow", reason="tfds prepares MNIST-like data with TensorFlow")
+    from tensorflow_datasets.image_classification import mnist as builders
+
+    sizes = {"train": 40, "test": 20}
+    emnist = name == "emnist-mnist"
+    served = tmp_path / "served"
+    (served / "gzip").mkdir(parents=True)
+    files, expected = {}, {}
+    for seed, (split, n) in enumerate(sizes.items()):
+        images, labels = mnist_like(n, seed)
+        images[:, 0, 0] = np.arange(n)  # a tag: tfds stores the examples in its own order
+        expected[split] = images.reshape(n, 784).astype(np.float32) / 255.0, labels
+        for kind, key, array in (("images-idx3", "data", images), ("labels-idx1", "labels", labels)):
+            if emnist:  # NIST's zip, extracted: tfds gunzips its members itself
+                write_idx(served / "gzip" / f"emnist-mnist-{split}-{kind}-ubyte.gz", array)
+            else:  # MNIST's and Fashion-MNIST's .gz files, extracted by the download
+                files[f"{split}_{key}"] = served / f"{split}-{kind}-ubyte"
+                write_idx(files[f"{split}_{key}"], array)
+    if emnist:
+        config = next(c for c in builders.EMNIST.BUILDER_CONFIGS if c.name == "mnist")
+        monkeypatch.setattr(config, "train_examples", sizes["train"])
+        monkeypatch.setattr(config, "test_examples", sizes["test"])
+    else:
+        monkeypatch.setattr(builders, "_TRAIN_EXAMPLES", sizes["train"])
+        monkeypatch.setattr(builders, "_TEST_EXAMPLES", sizes["test"])
+    monkeypatch.setattr(tfds.core.constants, "DATA_DIR", str(tmp_path / "tensorflow_datasets"))
+    requests = _serve_downloads(
+        monkeypatch, lambda urls: str(served) if emnist else {k: str(files[k]) for k in urls}
+    )
+
+    data = load_dataset(name, source="tfds")
+
+    urls = requests[0] if isinstance(requests[0], str) else " ".join(requests[0].values())
+    assert urls.startswith("http") and ("emnist" in urls.lower()) == emnist  # the builder's own URLs
+    for split, images, labels in (("train", data.train_images, data.train_labels),
+                                  ("test", data.test_images, data.test_labels)):
+        order = np.argsort(np.rint(images[:, 0] * 255))
+        np.testing.assert_array_equal(images[order], expected[split][0])
+        np.testing.assert_array_equal(labels[order], expected[split][1])
+        assert labels.dtype == np.int32
+
+    _serve_downloads(monkeypatch, lambda urls: pytest.fail("prepared data was downloaded again"))
+    again = load_dataset(name, source="tfds")
+    np.testing.assert_array_equal(again.train_images, data.train_images)
+
+
+def test_tfds_without_tensorflow_says_to_install_the_extra(tmp_path, monkeypatch):
+    def missing(urls):
+        raise ModuleNotFoundError("No module named 'tensorflow'", name="tensorflow")
+
+    _serve_downloads(monkeypatch, missing)
+    with pytest.raises(DatasetNotFoundError, match=r"needs the module 'tensorflow' .*hopjax\[tfds\]"):
+        load_tfds_split("mnist", "test", data_dir=str(tmp_path))

@@ -1,8 +1,11 @@
 """MNIST-like data sets through `tensorflow-datasets` (the path for users with internet).
 
 Uses `tfds.data_source` (random-access ArrayRecord files), which needs neither
-TensorFlow nor a network connection once a data set is prepared; tests drive it
-offline with `tfds.testing.mock_data`.
+TensorFlow nor a network connection once a data set is prepared. Preparing one (on
+first use: download, then convert) needs TensorFlow, which tfds's MNIST builders read
+their files with, and `importlib_resources` (tensorflow/datasets#11212); the `tfds`
+extra installs both. Tests drive the path offline: `tfds.testing.mock_data`, and the
+real preparation with the download replaced by local IDX files.
 """
 
 import numpy as np
@@ -50,6 +53,12 @@ def load_tfds_split(
             download=download,
             builder_kwargs={"file_format": "array_record"},
         )
+    except ModuleNotFoundError as error:  # tfds prepares MNIST-like sets with TensorFlow
+        raise DatasetNotFoundError(
+            f"tensorflow-datasets needs the module {error.name!r} to prepare {name!r} "
+            f"on first use; hopjax's tfds extra brings it: {TFDS_INSTALL}. "
+            + _WITHOUT_INTERNET
+        ) from error
     except Exception as error:  # tfds raises many types: network, missing files, ...
         raise DatasetNotFoundError(
             f"tensorflow-datasets could not provide {name!r} (split {split!r}): "
