@@ -25,26 +25,27 @@ def check_finite(tree: PyTree, what: str) -> PyTree:
     (e.g. "(in .weights[1])"); traced values (under `jax.jit`, `jax.grad`, `jax.vmap`)
     raise when the compiled program runs.
     """
-    leaves = [
+    found = [
         (path, leaf)
         for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]
         if eqx.is_inexact_array(leaf)
     ]
-    if not leaves:
+    if not found:
         return tree
-    message = f"{what} contains NaN or Inf values."
-    if not _is_traced([leaf for _, leaf in leaves]):
+    leaves = [leaf for _, leaf in found]
+    message = f"{what} contains NaN or Inf values"
+    if not _is_traced(leaves):
         where = [
             jax.tree_util.keystr(path)
-            for path, leaf in leaves
+            for path, leaf in found
             if not bool(jnp.all(jnp.isfinite(leaf)))
         ]
         if where:
             named = f" (in {', '.join(where)})" if any(where) else ""
-            raise ValueError(f"{what} contains NaN or Inf values{named}.")
+            raise ValueError(f"{message}{named}.")
         return tree
-    finite = jnp.stack([jnp.all(jnp.isfinite(leaf)) for _, leaf in leaves]).all()
-    return eqx.error_if(tree, jnp.invert(finite), message)
+    finite = jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in leaves]).all()
+    return eqx.error_if(tree, jnp.invert(finite), f"{message}.")
 
 
 def check_positive_int(name: str, value, *, allow_none: bool = False) -> None:
