@@ -64,8 +64,8 @@ def test_tfds_prepares_a_data_set_from_its_download_offline(name, tmp_path, monk
             if emnist:  # NIST's zip, extracted: tfds gunzips its members itself
                 write_idx(served / "gzip" / f"emnist-mnist-{split}-{kind}-ubyte.gz", array)
             else:  # MNIST's and Fashion-MNIST's .gz files, extracted by the download
-                files[f"{split}_{key}"] = served / f"{split}-{kind}-ubyte"
-                write_idx(files[f"{split}_{key}"], array)
+                path = files[f"{split}_{key}"] = served / f"{split}-{kind}-ubyte"
+                write_idx(path, array)
     if emnist:
         config = next(c for c in builders.EMNIST.BUILDER_CONFIGS if c.name == "mnist")
         monkeypatch.setattr(config, "train_examples", sizes["train"])
