@@ -28,8 +28,11 @@ def results_runs(path, what=""):
     path = pathlib.Path(path)
     if not path.is_file():
         raise SystemExit(f"{what}{path}: no such results file (table2.py writes <out>.json).")
-    record = json.loads(path.read_text())
-    if "runs" not in record:
+    try:
+        record = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise SystemExit(f"{what}{path}: not a table2.py results file (not JSON: {error}).")
+    if not isinstance(record, dict) or "runs" not in record:
         raise SystemExit(f"{what}{path}: not a table2.py results file (it has no 'runs').")
     settings = record.get("settings", {})
     merged = settings.get("include") or settings.get("merge_only")

@@ -27,6 +27,7 @@ import hopjax as hj
 from hopjax.data import DEBIAN_FASHION_MNIST, load_idx_split
 
 from _machine import machine
+from _options import load_or_exit, positive_int, seed_int
 
 
 NETWORKS = {
@@ -46,15 +47,15 @@ VARIANTS = [
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", default=os.environ.get("HOPJAX_DATA_DIR", DEBIAN_FASHION_MNIST))
-    parser.add_argument("--samples", type=int, default=512, help="test images to solve")
-    parser.add_argument("--batch", type=int, default=256)
-    parser.add_argument("--repeats", type=int, default=3, help="timed repeats (median)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--samples", type=positive_int, default=512, help="test images to solve")
+    parser.add_argument("--batch", type=positive_int, default=256)
+    parser.add_argument("--repeats", type=positive_int, default=3, help="timed repeats (median)")
+    parser.add_argument("--seed", type=seed_int, default=0)
     parser.add_argument("--networks", nargs="+", default=list(NETWORKS), choices=list(NETWORKS))
     parser.add_argument("--out", default=pathlib.Path(__file__).parent / "results" / "iterations.json")
     args = parser.parse_args()
 
-    images, _ = load_idx_split(args.data_dir, "test")
+    images, _ = load_or_exit(load_idx_split, args.data_dir, "test")
     x = images[: args.samples]
     batches = [x[i : i + args.batch] for i in range(0, len(x), args.batch)]
     rows = []

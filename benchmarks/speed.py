@@ -34,6 +34,7 @@ from hopjax.data import DEBIAN_FASHION_MNIST, load_idx_split
 from hopjax.train import make_train_step, TrainConfig
 
 from _machine import machine
+from _options import load_or_exit, positive_int
 from _table2_rows import ROWS, VARIANTS
 
 
@@ -115,17 +116,17 @@ def print_table(rows):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", nargs="+", default=list(PAPER_CODE_H100), choices=list(PAPER_CODE_H100))
-    parser.add_argument("--batches", nargs="+", type=int, default=None,
+    parser.add_argument("--batches", nargs="+", type=positive_int, default=None,
                         help="batch sizes (default: 64 1000 on CPU, 64 1000 10000 on GPU)")
-    parser.add_argument("--train-batches", nargs="+", type=int, default=[64])
+    parser.add_argument("--train-batches", nargs="+", type=positive_int, default=[64])
     parser.add_argument("--precision", choices=list(PRECISIONS), default="float32")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=positive_int, default=5)
     parser.add_argument("--data-dir", default=os.environ.get("HOPJAX_DATA_DIR", DEBIAN_FASHION_MNIST))
     parser.add_argument("--out")
     args = parser.parse_args()
     backend = jax.default_backend()
     batches = args.batches or ([64, 1000] if backend == "cpu" else [64, 1000, 10_000])
-    images, labels = load_idx_split(args.data_dir, "test")
+    images, labels = load_or_exit(load_idx_split, args.data_dir, "test")
     tile = lambda a, n: np.resize(a, (n,) + a.shape[1:])  # repeat the test set if n > 10 000
     flops_per_s, bytes_per_s = device_ceilings(args.repeats)
     print(f"{backend}: matmul {flops_per_s / 1e9:.0f} GFLOP/s, copy {bytes_per_s / 1e9:.1f} GB/s")

@@ -31,6 +31,7 @@ import hopjax as hj
 from hopjax.train import load_data, load_trained_model, loss_and_accuracy
 
 from _machine import machine
+from _options import positive_int
 
 
 RESULTS = pathlib.Path(__file__).parent / "results"
@@ -119,8 +120,8 @@ def markdown(results, steps) -> str:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", type=pathlib.Path, help="hopjax train run directories")
-    parser.add_argument("--test-examples", type=int, default=256)
-    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--test-examples", type=positive_int, default=256)
+    parser.add_argument("--steps", type=positive_int, default=2000)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS / "stability",
                         help="results path without suffix")

@@ -38,6 +38,7 @@ from hopjax.data import load_dataset, TFDS_NAMES
 from hopjax.train import BACKWARDS, CHECKPOINT, evaluate, read_header, train, TrainConfig
 
 from _machine import machine
+from _options import load_or_exit, positive_int, seed_int
 from _table2_figures import curves_figure, figures
 from _table2_pool import run_parallel
 from _table2_rows import PAPER_EPOCHS, ROWS, VARIANTS
@@ -161,8 +162,8 @@ def main():
                         help=f"the quick reproduction: {QUICK}")
     parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS))
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--seeds", nargs="+", type=seed_int, default=[0, 1, 2])
+    parser.add_argument("--epochs", type=positive_int, default=10)
     parser.add_argument("--papers-epochs", action="store_true",
                         help="take the synchronous CHN after 3 epochs and CHN-DEQ after 4 "
                         "(of the --epochs schedule), as the papers' Table 2 did")
@@ -170,7 +171,7 @@ def main():
                         help="the training gradient (default: the papers' recurrent "
                         "backprop, rbp-unrolled); runs with another go to "
                         "<row>-<variant>-seed<k>-<backward>/")
-    parser.add_argument("--backward-steps", type=int, metavar="K",
+    parser.add_argument("--backward-steps", type=positive_int, metavar="K",
                         help="the recurrent-backprop steps K (default: the papers' 8 / 16 / "
                         "24 for 3 / 5 / 7 layers; for fixed-point, its most steps); runs go "
                         "to <row>-<variant>-seed<k>-<backward>-K<K>/")
@@ -183,20 +184,18 @@ def main():
     parser.add_argument("--dataset", default="fashion-mnist", choices=sorted(TFDS_NAMES))
     parser.add_argument("--data-dir", help="directory of MNIST-format IDX files "
                         "(default: $HOPJAX_DATA_DIR, else Debian's Fashion-MNIST or tfds)")
-    parser.add_argument("--train-examples", type=int)
-    parser.add_argument("--test-examples", type=int)
-    parser.add_argument("--trace-samples", type=int, default=1000,
+    parser.add_argument("--train-examples", type=positive_int)
+    parser.add_argument("--test-examples", type=positive_int)
+    parser.add_argument("--trace-samples", type=positive_int, default=1000,
                         help="test images whose full trajectories make the figures")
     parser.add_argument("--runs-dir", help="where the training runs go, reused and resumed "
                         "(default: <out>-runs; --quick: a new temporary directory)")
     parser.add_argument("--out", help="results path without suffix (default: benchmarks/results/table2[-quick])")
-    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+    parser.add_argument("--jobs", type=positive_int, default=1, metavar="N",
                         help="train N runs at once, in N worker processes: on a CPU each "
                         "pinned to one core (give N = the cores), on a GPU sharing it")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args()
-    if args.jobs < 1:
-        parser.error(f"--jobs {args.jobs}: give at least 1 (the runs trained at once).")
     if args.merge_only and not args.include:
         parser.error("--merge-only needs --include")
     for option in ("rows", "variants", "seeds"):
@@ -213,7 +212,7 @@ def main():
             out.with_name(out.name + "-runs"))
 
     start = time.perf_counter()
-    data = load_data(args)
+    data = load_or_exit(load_data, args)
     included = included_runs(args)  # checked before any training
     jobs = [] if args.merge_only else [
         (r, v, s) for r in args.rows for v in args.variants for s in args.seeds]

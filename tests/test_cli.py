@@ -51,6 +51,8 @@ def test_python_dash_m_runs_the_cli():
         (["train", "--update", "async"], "invalid choice: 'async'"),
         (["train", "--depth", "4"], "invalid choice: 4"),
         (["train", "--epochs", "0"], "epochs must be a positive integer"),
+        (["train", "--seed", "-1"], "seed must be an integer in [0, 2**63), got -1"),
+        (["train", "--seed", str(2**64)], "seed must be an integer in [0, 2**63), got 1844"),
         (["train", "--lr", "3"], "learning_rate must lie in"),
         (["train", "--layers", "784", "10"], "at least two state layers"),
         (["train", "--depth", "3", "--layers", "784", "9", "10"], "not allowed with argument"),

@@ -61,7 +61,8 @@ class TrainConfig:
         collapses with it in its third epoch on Fashion-MNIST and trains with the
         papers' form), `"fixed-point"`, `"gmres"` or `"unrolled"`.
     - `epochs`: the number of epochs (default 10).
-    - `seed`: seeds the initialisation and the shuffling (default 0).
+    - `seed`: seeds the initialisation and the shuffling, an integer in [0, 2**63)
+      (default 0).
     - `dataset`, `data_dir`: passed to [`hopjax.data.load_dataset`][].
     - `batch_size`: default 64.
     - `learning_rate`, `max_steps`, `backward_steps`: `None` for the papers' recipe
@@ -107,6 +108,8 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
+            raise ValueError(f"seed must be an integer in [0, 2**63), got {self.seed!r}.")
         if self.learning_rate is not None and not 0 < self.learning_rate < 1:
             raise ValueError(
                 f"learning_rate must lie in (0, 1) (Madam scales weights by "

@@ -1,0 +1,39 @@
+"""What the benchmark scripts' command lines share: option types, so that a nonsense
+count is refused by argparse, naming the option, before anything is loaded or trained;
+and a missing data set reported as one message that says how to get it."""
+
+import argparse
+import pathlib
+import sys
+
+from hopjax.data import DatasetNotFoundError
+
+
+def _integer_at_least(lowest: int, what: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < lowest:
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+        return value
+
+    parse.__name__ = what  # argparse names the type in its own messages
+    return parse
+
+
+positive_int = _integer_at_least(1, "a positive integer")
+"""A count: epochs, examples, samples, batch sizes, repeats, steps, jobs."""
+
+seed_int = _integer_at_least(0, "a non-negative integer")
+"""A random seed."""
+
+
+def load_or_exit(load, *args, **kwargs):
+    """`load(*args, **kwargs)`, a data loader; if the data set is missing, end the script
+    with the error's message (which says how to get the data) instead of a traceback."""
+    try:
+        return load(*args, **kwargs)
+    except DatasetNotFoundError as error:
+        raise SystemExit(f"{pathlib.Path(sys.argv[0]).name}: error: {error}")
