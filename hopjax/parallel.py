@@ -25,6 +25,8 @@ def data_parallel_mesh(devices=None) -> Mesh:
     **Returns:** a `jax.sharding.Mesh` with the single axis `"batch"`.
     """
     devices = jax.devices() if devices is None else list(devices)
+    if not devices:
+        raise ValueError("data_parallel_mesh needs at least one device, got none.")
     return Mesh(np.asarray(devices), ("batch",))
 
 

@@ -3,6 +3,17 @@
 import numpy as np
 
 
+def _as_trace(trace) -> np.ndarray:
+    """`trace` as a float64 `(samples, T - 1)` array; any other shape is an error."""
+    trace = np.asarray(trace, dtype=np.float64)
+    if trace.ndim != 2 or trace.size == 0:
+        raise ValueError(
+            "trace must be a non-empty (samples, iterations) array of relative residuals, "
+            f"got shape {trace.shape}."
+        )
+    return trace
+
+
 def first_hits(trace: np.ndarray, criteria: np.ndarray) -> np.ndarray:
     r"""The papers' iterations-to-convergence for each criterion.
 
@@ -23,7 +34,7 @@ def first_hits(trace: np.ndarray, criteria: np.ndarray) -> np.ndarray:
 
     **Returns:** the mean iterations to convergence per criterion, shape `(k,)`.
     """
-    trace = np.asarray(trace)
+    trace = _as_trace(trace)
     cap = trace.shape[1]
     below = trace[None] < np.asarray(criteria)[:, None, None]
     index = np.argmax(below, axis=-1)
@@ -51,7 +62,11 @@ def residual_heatmap(ax, trace: np.ndarray, *, rtol: float = 1e-4, title: str = 
     """
     from matplotlib.colors import LogNorm
 
-    trace = np.asarray(trace, dtype=np.float64)
+    trace = _as_trace(trace)
+    if not 0 < rtol < 1:
+        raise ValueError(f"rtol must lie in (0, 1), got {rtol!r}.")
+    if not isinstance(bins, int) or bins < 1:
+        raise ValueError(f"bins must be a positive integer, got {bins!r}.")
     samples, length = trace.shape
     log_residual = np.log10(np.clip(trace, 1e-12, None))
     edges = np.linspace(-9, 1, bins + 1)

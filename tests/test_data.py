@@ -73,6 +73,12 @@ def test_load_dataset_from_idx_directory(tmp_path, monkeypatch):
     data = load_dataset("mnist", data_dir=tmp_path)
     assert data.train_images.shape == (9, 784) and data.test_images.shape == (5, 784)
     assert data.train_labels.dtype == np.int32 and str(tmp_path) in data.description
+    small = data.subset(np.int64(4), None)
+    assert len(small.train_images) == 4 and len(small.test_images) == 5
+    assert len(data.subset(100).train_images) == 9  # more than there are: all of them
+    for bad in (0, -1, 2.5, True):  # -1 used to drop the last example silently
+        with pytest.raises(ValueError, match=f"subset: test must be a positive integer or None, got {bad}"):
+            data.subset(3, bad)
     with pytest.raises(ValueError, match="Unknown data set 'cifar10'"):
         load_dataset("cifar10", data_dir=tmp_path)
     with pytest.raises(ValueError, match="source must be"):

@@ -53,6 +53,8 @@ SCRIPT = textwrap.dedent(
 
     with pytest.raises(ValueError, match="cannot be split evenly over 8 devices"):
         shard_batch(x[:60], mesh)
+    with pytest.raises(ValueError, match="needs at least one device, got none"):
+        data_parallel_mesh([])
     print("ok")
     """
 )

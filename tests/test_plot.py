@@ -43,6 +43,27 @@ def test_residual_heatmap_draws(tmp_path):
     assert (tmp_path / "h.png").stat().st_size > 1000
 
 
+@pytest.mark.parametrize("trace, options, message", [
+    (np.full(30, 1e-3), {}, r"non-empty \(samples, iterations\) array .* got shape \(30,\)"),
+    (np.zeros((0, 30)), {}, r"got shape \(0, 30\)"),
+    (np.full((4, 30), 1e-3), {"rtol": 0.0}, r"rtol must lie in \(0, 1\), got 0.0"),
+    (np.full((4, 30), 1e-3), {"bins": 0}, "bins must be a positive integer, got 0"),
+])
+def test_residual_heatmap_refuses_what_it_cannot_draw(trace, options, message):
+    # before 2026-12-05: a cryptic unpacking error, a ZeroDivisionError, or a panel
+    # drawn from log10(0) / no bins with only a RuntimeWarning
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    with pytest.raises(ValueError, match=message):
+        residual_heatmap(ax, trace, **options)
+    plt.close(fig)
+    with pytest.raises(ValueError, match="non-empty"):
+        first_hits(np.zeros((0, 5)), [1e-4])
+
+
 def test_learning_curves_draws_both_history_forms():
     matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")

@@ -40,7 +40,11 @@ class Dataset(NamedTuple):
     description: str
 
     def subset(self, train: int | None = None, test: int | None = None) -> "Dataset":
-        """The first `train` training and `test` test examples (all where `None`)."""
+        """The first `train` training and `test` test examples (all where `None` or more
+        than the split holds); a count below 1 is an error."""
+        for name, count in (("train", train), ("test", test)):
+            if count is not None and (isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1):
+                raise ValueError(f"subset: {name} must be a positive integer or None, got {count!r}.")
         return Dataset(
             self.train_images[:train],
             self.train_labels[:train],
