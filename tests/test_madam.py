@@ -73,6 +73,22 @@ def test_bad_madam_arguments():
     with pytest.raises(ValueError, match="pass params"):
         opt = madam(0.01)
         opt.update(jnp.ones(2), opt.init(jnp.ones(2)))
+    # a NaN, infinite, zero or negative rate used to give NaN or unmoved / ascending weights
+    for rate in (float("nan"), float("inf"), 0.0, -0.01):
+        with pytest.raises(ValueError, match=f"learning_rate must be a positive finite number .*got {rate}"):
+            madam(rate)
+
+
+@pytest.mark.parametrize("arguments, message", [
+    ((float("nan"), 10, 10), "positive finite initial rate .* got initial=nan"),
+    ((0.01, 10, 10, float("nan")), "final_factor >= 0, got initial=0.01, final_factor=nan"),
+    ((0.01, 10, 10, -1.0), "final_factor=-1.0"),
+    ((0.01, 2.5, 10), "steps_per_epoch must be a positive integer, got 2.5"),
+    ((0.01, 10, 0), "epochs must be a positive integer, got 0"),
+])
+def test_bad_schedule_arguments(arguments, message):
+    with pytest.raises(ValueError, match=message):
+        epoch_linear_decay(*arguments)
 
 
 def _dense_one_matrix(weights, sizes):

@@ -65,6 +65,10 @@ def test_checkpoint_errors_name_the_problem(data_dir, tmp_path):
         train(TrainConfig(epochs=1, seed=1, data_dir=str(data_dir), **SMALL), tmp_path, resume=True)
     with pytest.raises(CheckpointError, match="Nothing to resume"):
         train(config, tmp_path / "empty", resume=True)
+    for stop_after in (0, -1, 1.5):
+        with pytest.raises(ValueError, match=f"stop_after must be a positive integer, got {stop_after}"):
+            train(config, tmp_path / "none", stop_after=stop_after)
+    assert not (tmp_path / "none").exists()  # refused before anything was written
     checkpoint = tmp_path / "checkpoint.eqx"
     content = checkpoint.read_bytes()
     checkpoint.write_bytes(content[: len(content) // 2])

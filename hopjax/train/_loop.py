@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 from tqdm.auto import tqdm
 
+from .._checks import check_positive_int
 from ..data import batch_indices, Dataset, load_dataset
 from ..parallel import data_parallel_mesh, shard_batch
 from ._checkpoint import (
@@ -110,8 +111,8 @@ def train(
         A directory that already holds a run is refused unless `resume=True`.
     - `resume`: continue from `out_dir/checkpoint.eqx`, whose settings and data must
         match `config` and `data` (else [`hopjax.train.CheckpointError`][]).
-    - `stop_after`: end this call after that many epochs (default: run to
-        `config.epochs`).
+    - `stop_after`: end this call after that many epochs, a positive integer (default:
+        run to `config.epochs`).
     - `data`: a [`hopjax.data.Dataset`][] to use instead of loading `config.dataset`
         (cut to `train_examples` / `test_examples` as a loaded one is).
     - `progress`: show progress bars (live loss, accuracy, iterations).
@@ -126,6 +127,7 @@ def train(
     does not fit the network (image width against the input layer, labels against the
     output layer) or does not fill one batch.
     """
+    check_positive_int("stop_after", stop_after, allow_none=True)
     out = None if out_dir is None else pathlib.Path(out_dir)
     if out is not None:
         if (out / CHECKPOINT).exists() and not resume:

@@ -1,7 +1,9 @@
 r"""Madam: multiplicative weight updates (Bernstein, Vahdat, Yue & Liu 2020), as the
 papers' code implements it (``hopdeq/madam.py``)."""
 
+import math
 from collections.abc import Callable
+from numbers import Real
 from typing import NamedTuple
 
 import jax
@@ -50,7 +52,7 @@ def madam(
 
     **Arguments:**
 
-    - `learning_rate`: $\eta$, a float or a schedule $t \mapsto \eta_t$.
+    - `learning_rate`: $\eta > 0$, a float or a schedule $t \mapsto \eta_t$.
     - `p_scale`: the bound on a tensor's magnitude relative to its initial RMS (default
         1024, the papers').
     - `g_bound`: the clip of the normalised gradient (default 3, the papers').
@@ -63,6 +65,11 @@ def madam(
     **Returns:** an `optax.GradientTransformation` whose `update(grads, state, params)`
     requires `params`.
     """
+    if isinstance(learning_rate, Real) and not 0 < learning_rate < math.inf:
+        raise ValueError(
+            f"madam's learning_rate must be a positive finite number (or a schedule), got "
+            f"{learning_rate!r}."
+        )
     if not p_scale > 0 or not g_bound > 0 or not 0 <= beta < 1:
         raise ValueError(
             f"madam needs p_scale > 0, g_bound > 0 and beta in [0, 1); got "

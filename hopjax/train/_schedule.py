@@ -1,7 +1,11 @@
 """The papers' learning-rate schedule."""
 
+import math
+
 import jax.numpy as jnp
 import optax
+
+from .._checks import check_positive_int
 
 
 def epoch_linear_decay(
@@ -22,9 +26,12 @@ def epoch_linear_decay(
 
     **Returns:** an optax schedule, step count $\mapsto$ learning rate.
     """
-    if steps_per_epoch < 1 or epochs < 1:
+    check_positive_int("steps_per_epoch", steps_per_epoch)
+    check_positive_int("epochs", epochs)
+    if not 0 < initial < math.inf or not 0 <= final_factor < math.inf:
         raise ValueError(
-            f"steps_per_epoch and epochs must be positive, got {steps_per_epoch}, {epochs}."
+            "epoch_linear_decay needs a positive finite initial rate and a finite "
+            f"final_factor >= 0, got initial={initial!r}, final_factor={final_factor!r}."
         )
 
     def schedule(count):
