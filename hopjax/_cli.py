@@ -6,7 +6,7 @@ import json
 import pathlib
 import sys
 
-from .data import DatasetNotFoundError, TFDS_NAMES
+from .data import TFDS_NAMES
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     command = {"train": _train, "evaluate": _evaluate, "download": _download}[args.command]
     try:
         return command(args, parser)
-    except (ValueError, DatasetNotFoundError) as error:  # bad settings, data or checkpoint
+    except (ValueError, OSError) as error:  # bad settings, data, checkpoint or directory
         print(f"hopjax {args.command}: error: {error}", file=sys.stderr)
         return 1
 

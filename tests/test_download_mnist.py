@@ -88,6 +88,18 @@ def test_download_refuses_a_wrong_archive_and_writes_nothing(tmp_path):
         download_mnist(tmp_path / "c", source=PinnedFile((tmp_path / "gone.whl").as_uri(), "0" * 64))
 
 
+def test_download_to_a_place_it_cannot_write_says_so_before_fetching(tmp_path, capsys):
+    occupied = tmp_path / "a-file"
+    occupied.write_text("")
+    gone = PinnedFile((tmp_path / "gone.whl").as_uri(), "0" * 64)  # fetching it would fail
+    with pytest.raises(OSError, match=f"Cannot write MNIST's files to {occupied}: Not a directory"):
+        download_mnist(occupied, source=gone)
+    assert main(["download", "mnist", "--data-dir", str(occupied / "mnist"), "--no-progress"]) == 1
+    assert capsys.readouterr().err == (  # was a FileExistsError / NotADirectoryError traceback
+        f"hopjax download: error: Cannot write MNIST's files to {occupied / 'mnist'}: Not a "
+        "directory. Give a writable directory (`--data-dir DIR`).\n")
+
+
 def test_missing_mnist_says_how_to_get_it(tmp_path, monkeypatch):
     monkeypatch.delenv("HOPJAX_DATA_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))

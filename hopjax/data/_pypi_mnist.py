@@ -6,6 +6,8 @@ that one file, checks its SHA-256, and writes the four files, gzipped under MNIS
 names, to a directory that [`hopjax.data.load_dataset`][] then reads.
 """
 
+import contextlib
+import errno
 import gzip
 import hashlib
 import io
@@ -71,6 +73,19 @@ def _fetch(url: str, progress: bool) -> bytes:
     return b"".join(chunks)
 
 
+@contextlib.contextmanager
+def _writing_to(directory: pathlib.Path):
+    """Re-raise a file-system error inside as one that names `directory` and says what
+    to do."""
+    try:
+        yield
+    except OSError as error:
+        raise OSError(
+            f"Cannot write MNIST's files to {directory}: {error.strerror or error}. Give a "
+            "writable directory (`--data-dir DIR`)."
+        ) from error
+
+
 def download_mnist(
     directory: str | pathlib.Path | None = None,
     *,
@@ -94,11 +109,16 @@ def download_mnist(
     **Returns:** the directory.
 
     **Raises:** [`hopjax.data.DatasetNotFoundError`][] if the archive cannot be fetched;
-    `ValueError` if it is not the expected file.
+    `ValueError` if it is not the expected file; `OSError` naming `directory` if the
+    files cannot be written there (checked before the download too).
     """
     directory = pathlib.Path(directory) if directory is not None else default_mnist_dir()
     if has_mnist_files(directory):
         return directory
+    with _writing_to(directory):  # before the download, not after it
+        if directory.exists() and not directory.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+        directory.mkdir(parents=True, exist_ok=True)
     try:
         archive = _fetch(source.url, progress)
     except OSError as error:
@@ -132,8 +152,8 @@ def download_mnist(
                     f"{wanted}; nothing was written."
                 )
             files[name] = gzip.compress(raw, compresslevel=6, mtime=0)
-    directory.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=directory) as scratch_name:  # same file system
+    with _writing_to(directory), tempfile.TemporaryDirectory(dir=directory) as scratch_name:
+        # aside, in the same file system, then renamed into place
         scratch = pathlib.Path(scratch_name)
         for name, data in files.items():
             (scratch / name).write_bytes(data)
