@@ -1,12 +1,14 @@
 """What the benchmark scripts' command lines share: option types, so that a nonsense
 count is refused by argparse, naming the option, before anything is loaded or trained;
-and a missing data set reported as one message that says how to get it."""
+and a missing data set or an unreadable checkpoint reported as one message that says
+what is wrong, not as a traceback."""
 
 import argparse
 import pathlib
 import sys
 
 from hopjax.data import DatasetNotFoundError
+from hopjax.train import CheckpointError
 
 
 def _integer_at_least(lowest: int, what: str):
@@ -31,9 +33,10 @@ seed_int = _integer_at_least(0, "a non-negative integer")
 
 
 def load_or_exit(load, *args, **kwargs):
-    """`load(*args, **kwargs)`, a data loader; if the data set is missing, end the script
-    with the error's message (which says how to get the data) instead of a traceback."""
+    """`load(*args, **kwargs)`, a loader of data or checkpoints; if the data set is
+    missing (the message says how to get it) or a checkpoint cannot be read (the message
+    says why), end the script with the error's message instead of a traceback."""
     try:
         return load(*args, **kwargs)
-    except DatasetNotFoundError as error:
+    except (DatasetNotFoundError, CheckpointError) as error:
         raise SystemExit(f"{pathlib.Path(sys.argv[0]).name}: error: {error}")

@@ -31,7 +31,7 @@ import hopjax as hj
 from hopjax.train import load_data, load_trained_model, loss_and_accuracy
 
 from _machine import machine
-from _options import positive_int
+from _options import load_or_exit, positive_int
 
 
 RESULTS = pathlib.Path(__file__).parent / "results"
@@ -52,12 +52,16 @@ def radius_summary(radius: np.ndarray) -> dict:
             "max": float(radius.max()), "above_one": float(np.mean(radius > 1))}
 
 
-def analyse(run: pathlib.Path, args) -> dict:
+def load_run(run: pathlib.Path, args):
+    """A run's `(config, epoch, model, data)`: its checkpoint and test images."""
     config, epoch, model = load_trained_model(
         run, test_examples=args.test_examples, train_examples=1,
         **({"data_dir": args.data_dir} if args.data_dir else {}),
     )
-    data = load_data(config)
+    return config, epoch, model, load_data(config)
+
+
+def analyse(run: pathlib.Path, config, epoch, model, data, args) -> dict:
     x, labels = jnp.asarray(data.test_images), jnp.asarray(data.test_labels)
     options = config.solve_options(backward=False)
     own = np.asarray(hj.solve(model, x, **options).converged)
@@ -126,7 +130,8 @@ def main():
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS / "stability",
                         help="results path without suffix")
     args = parser.parse_args()
-    results = [analyse(run, args) for run in args.runs]
+    loaded = [load_or_exit(load_run, run, args) for run in args.runs]  # all, before any analysis
+    results = [analyse(run, *run_loaded, args) for run, run_loaded in zip(args.runs, loaded)]
     table = markdown(results, args.steps)
     print(table, end="")
     args.out.parent.mkdir(parents=True, exist_ok=True)

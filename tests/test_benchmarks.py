@@ -406,6 +406,10 @@ def test_benchmark_scripts_report_missing_data_and_foreign_files_in_one_message(
             main()
         assert str(exit_info.value.code).startswith(f"{script}.py: error: No ")
         assert f"in {tmp_path}. Get MNIST with `hopjax download mnist`" in exit_info.value.code
+    main = load_benchmark("stability").main  # every run's checkpoint read before any analysis
+    monkeypatch.setattr(sys, "argv", ["stability.py", str(tmp_path / "no-run"), "--out", str(tmp_path / "st")])
+    with pytest.raises(SystemExit, match=f"^stability.py: error: No checkpoint at {tmp_path}/no-run"):
+        main()
     summary = load_benchmark("_table2_summary")
     for name, text in [("notes.json", "not JSON"), ("list.json", "[1, 2]"), ("a.png", b"\x89PNG")]:
         path = tmp_path / name
