@@ -206,7 +206,10 @@ def main():
         for key, value in QUICK.items():
             setattr(args, key, value)
     out = pathlib.Path(args.out or RESULTS / ("table2-quick" if args.quick else "table2"))
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        parser.error(f"--out {out}: cannot create {out.parent} ({error.strerror}).")
     if args.runs_dir is None:  # the quick job starts afresh; a full one resumes its runs
         args.runs_dir = tempfile.mkdtemp(prefix="table2-quick-runs-") if args.quick else str(
             out.with_name(out.name + "-runs"))

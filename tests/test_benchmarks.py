@@ -379,6 +379,7 @@ def test_table2_merge_keeps_each_runs_machine_and_says_which_ran_where(tmp_path)
     ("table2", ["--train-examples", "1e3"], "argument --train-examples: must be a positive integer, got '1e3'"),
     ("table2", ["--backward-steps", "0"], "argument --backward-steps: must be a positive integer"),
     ("table2", ["--jobs", "0"], "argument --jobs: must be a positive integer, got '0'"),
+    ("table2", ["--out", str(REPOSITORY / "README.md" / "t")], "README.md/t: cannot create "),
     ("speed", ["--batches", "64", "0"], "argument --batches: must be a positive integer, got '0'"),
     ("speed", ["--repeats", "0"], "argument --repeats: must be a positive integer"),
     ("iterations", ["--batch", "0"], "argument --batch: must be a positive integer"),

@@ -69,6 +69,8 @@ def test_checkpoint_errors_name_the_problem(data_dir, tmp_path):
         with pytest.raises(ValueError, match=f"stop_after must be a positive integer, got {stop_after}"):
             train(config, tmp_path / "none", stop_after=stop_after)
     assert not (tmp_path / "none").exists()  # refused before anything was written
+    with pytest.raises(NotADirectoryError, match="checkpoint.eqx is a file, not a run directory"):
+        train(config, tmp_path / "checkpoint.eqx")
     checkpoint = tmp_path / "checkpoint.eqx"
     content = checkpoint.read_bytes()
     checkpoint.write_bytes(content[: len(content) // 2])

@@ -130,6 +130,8 @@ def train(
     check_positive_int("stop_after", stop_after, allow_none=True)
     out = None if out_dir is None else pathlib.Path(out_dir)
     if out is not None:
+        if out.exists() and not out.is_dir():
+            raise NotADirectoryError(f"{out} is a file, not a run directory (out_dir, --out).")
         if (out / CHECKPOINT).exists() and not resume:
             raise CheckpointError(
                 f"{out} already holds a run ({CHECKPOINT}); pass resume=True (--resume) "
