@@ -2,6 +2,7 @@
 `jax.jit` (through `equinox.error_if`) where values are only known then."""
 
 import math
+import operator
 from typing import TYPE_CHECKING
 
 import equinox as eqx
@@ -54,6 +55,34 @@ def check_positive_int(name: str, value, *, allow_none: bool = False) -> None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+
+
+def check_layer_sizes(layer_sizes) -> tuple[int, ...]:
+    """``layer_sizes`` as a tuple of at least two positive integers (numpy integers
+    too; not bools)."""
+    try:
+        sizes = tuple(layer_sizes)
+    except TypeError:
+        raise TypeError(
+            f"layer_sizes must be a sequence of positive integers, got {layer_sizes!r}."
+        ) from None
+    if len(sizes) < 2:
+        raise ValueError(
+            "A layered Hopfield network needs at least two layers (the input and the "
+            f"output); got layer_sizes={sizes}."
+        )
+    checked = []
+    for size in sizes:
+        try:
+            size = None if isinstance(size, bool) else operator.index(size)  # np.int64 too
+        except TypeError:
+            size = None
+        if size is None or size < 1:
+            raise ValueError(
+                f"Every layer size must be a positive integer; got layer_sizes={sizes}."
+            )
+        checked.append(size)
+    return tuple(checked)
 
 
 def check_input(name: str, model: "AbstractHopfieldNetwork", x, *, batch: bool = True) -> Array:

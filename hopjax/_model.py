@@ -21,37 +21,12 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._activation import AbstractActivation, ShiftedSigmoid
+from ._checks import check_layer_sizes
 
 
 def _xavier_uniform(key, fan_in: int, fan_out: int, dtype) -> Float[Array, "i o"]:
     bound = math.sqrt(6.0 / (fan_in + fan_out))
     return jax.random.uniform(key, (fan_in, fan_out), dtype, -bound, bound)
-
-
-def _check_layer_sizes(layer_sizes) -> tuple[int, ...]:
-    try:
-        sizes = tuple(layer_sizes)
-    except TypeError:
-        raise TypeError(
-            f"layer_sizes must be a sequence of positive integers, got {layer_sizes!r}."
-        ) from None
-    if len(sizes) < 2:
-        raise ValueError(
-            "A layered Hopfield network needs at least two layers (the input and the "
-            f"output); got layer_sizes={sizes}."
-        )
-    checked = []
-    for size in sizes:
-        try:
-            size = None if isinstance(size, bool) else operator.index(size)  # np.int64 too
-        except TypeError:
-            size = None
-        if size is None or size < 1:
-            raise ValueError(
-                f"Every layer size must be a positive integer; got layer_sizes={sizes}."
-            )
-        checked.append(size)
-    return tuple(checked)
 
 
 def _check_skips(skips, num_layers: int) -> tuple[tuple[int, int], ...]:
@@ -122,7 +97,7 @@ class AbstractHopfieldNetwork(eqx.Module):
     start). If so, an even-odd solve carries both parities in its state."""
 
     def _initialise(self, layer_sizes, key, activation, skips, dtype):
-        sizes = _check_layer_sizes(layer_sizes)
+        sizes = check_layer_sizes(layer_sizes)
         skips = _check_skips(skips, len(sizes))
         if not isinstance(activation, AbstractActivation):
             raise TypeError(

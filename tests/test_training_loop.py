@@ -1,6 +1,7 @@
 """The epoch loop: learning on IDX data, exact resume, checkpoint errors, settings."""
 
 import json
+import pathlib
 
 import equinox as eqx
 import jax
@@ -27,7 +28,8 @@ def _leaves(model):
 
 
 def test_loop_learns_and_writes_metrics(data_dir, tmp_path):
-    config = TrainConfig(epochs=5, data_dir=str(data_dir), learning_rate=0.05, **SMALL)
+    # A pathlib.Path data_dir (kept as a string: the checkpoint stores the settings as JSON).
+    config = TrainConfig(epochs=5, data_dir=data_dir, learning_rate=0.05, **SMALL)
     _, history = train(config, tmp_path, progress=False)
     lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert lines == history and [h["epoch"] for h in history] == [1, 2, 3, 4, 5]
@@ -134,9 +136,24 @@ def test_config_recipe_and_bad_settings():
         (dict(learning_rate=-0.1), "learning_rate must lie in"),
         (dict(rtol=0.0), "rtol must lie in"),
         (dict(layer_sizes=(784, 10)), "at least two state layers"),
+        (dict(layer_sizes=(784, 24.5, 10)), "Every layer size must be a positive integer"),
+        (dict(layer_sizes=(784, True, 10)), "Every layer size must be a positive integer"),
+        (dict(layer_sizes=784), "layer_sizes must be a sequence"),
+        (dict(epochs=True), "epochs must be a positive integer, got True"),
+        (dict(max_steps=False), "max_steps must be a positive integer"),
+        (dict(learning_rate="0.01"), r"learning_rate must be a number in \(0, 1\), got '0.01'"),
+        (dict(rtol=True), "rtol must be a number"),
+        (dict(early_stop="no"), "early_stop must be True or False"),
+        (dict(dataset=None), "dataset must be a string"),
+        (dict(data_dir=3), "data_dir must be a string or a path"),
     ]:
-        with pytest.raises(ValueError, match=message):
+        with pytest.raises((ValueError, TypeError), match=message):
             TrainConfig(**bad)
+    # numpy numbers and paths are taken as the Python values JSON stores.
+    taken = TrainConfig(learning_rate=np.float32(0.25), rtol=np.float64(1e-3),
+                        layer_sizes=np.array([784, 24, 10]), data_dir=pathlib.Path("/d"))
+    assert TrainConfig.from_dict(json.loads(taken.to_json())) == taken
+    assert (taken.learning_rate, taken.rtol, taken.layer_sizes, taken.data_dir) == (0.25, 1e-3, (784, 24, 10), "/d")
     with pytest.raises(ValueError, match="Unknown training settings"):
         TrainConfig.from_dict({"epoch": 3})
 

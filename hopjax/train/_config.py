@@ -2,6 +2,8 @@
 
 import dataclasses
 import json
+import numbers
+import os
 from typing import Any
 
 import equinox as eqx
@@ -9,6 +11,7 @@ import jax
 import optax
 
 import hopjax as hj
+from hopjax._checks import check_layer_sizes, check_positive_int
 from hopjax._maps import papers_damping
 
 from ._madam import madam
@@ -29,6 +32,15 @@ PAPER_LAYERS = {
 }
 """The papers' networks by depth: `layer_sizes` for 3, 5 and 7 layers ("3/5/7 layers"
 counts the input layer)."""
+
+
+def _in_unit_interval(name: str, value, why: str = "") -> float:
+    """``value`` as a float in (0, 1) (numpy scalars too, so the settings stay JSON)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number in (0, 1), got {value!r}.")
+    if not 0 < value < 1:
+        raise ValueError(f"{name} must lie in (0, 1){why}, got {value!r}.")
+    return float(value)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,7 +75,8 @@ class TrainConfig:
     - `epochs`: the number of epochs (default 10).
     - `seed`: seeds the initialisation and the shuffling, an integer in [0, 2**63)
       (default 0).
-    - `dataset`, `data_dir`: passed to [`hopjax.data.load_dataset`][].
+    - `dataset`, `data_dir`: passed to [`hopjax.data.load_dataset`][] (a path-like
+        `data_dir` is kept as a string, so the settings stay JSON).
     - `batch_size`: default 64.
     - `learning_rate`, `max_steps`, `backward_steps`: `None` for the papers' recipe
         (above).
@@ -83,7 +96,7 @@ class TrainConfig:
     epochs: int = 10
     seed: int = 0
     dataset: str = "fashion-mnist"
-    data_dir: str | None = None
+    data_dir: str | os.PathLike | None = None
     batch_size: int = 64
     learning_rate: float | None = None
     max_steps: int | None = None
@@ -94,7 +107,15 @@ class TrainConfig:
     test_examples: int | None = None
 
     def __post_init__(self):
-        object.__setattr__(self, "layer_sizes", tuple(int(d) for d in self.layer_sizes))
+        sizes = check_layer_sizes(self.layer_sizes)
+        if len(sizes) < 3:
+            raise ValueError(
+                "layer_sizes needs an input and at least two state layers, got "
+                f"{sizes}."
+            )
+        object.__setattr__(self, "layer_sizes", sizes)
+        if isinstance(self.data_dir, os.PathLike):
+            object.__setattr__(self, "data_dir", os.fspath(self.data_dir))
         for name, value, allowed in (
             ("model", self.model, MODELS),
             ("update", self.update, UPDATES),
@@ -103,25 +124,23 @@ class TrainConfig:
         ):
             if value not in allowed:
                 raise ValueError(f"{name} must be one of {sorted(allowed)}, got {value!r}.")
-        for name in ("epochs", "batch_size", "max_steps", "backward_steps",
-                     "train_examples", "test_examples"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        if not isinstance(self.dataset, str):
+            raise TypeError(f"dataset must be a string, got {self.dataset!r}.")
+        if self.data_dir is not None and not isinstance(self.data_dir, str):
+            raise TypeError(f"data_dir must be a string or a path, got {self.data_dir!r}.")
+        check_positive_int("epochs", self.epochs)
+        check_positive_int("batch_size", self.batch_size)
+        for name in ("max_steps", "backward_steps", "train_examples", "test_examples"):
+            check_positive_int(name, getattr(self, name), allow_none=True)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
             raise ValueError(f"seed must be an integer in [0, 2**63), got {self.seed!r}.")
-        if self.learning_rate is not None and not 0 < self.learning_rate < 1:
-            raise ValueError(
-                f"learning_rate must lie in (0, 1) (Madam scales weights by "
-                f"exp(±lr·3) per step), got {self.learning_rate!r}."
-            )
-        if not 0 < self.rtol < 1:
-            raise ValueError(f"rtol must lie in (0, 1), got {self.rtol!r}.")
-        if len(self.layer_sizes) < 3 or any(d < 1 for d in self.layer_sizes):
-            raise ValueError(
-                "layer_sizes needs an input and at least two state layers of positive "
-                f"width, got {self.layer_sizes}."
-            )
+        if self.learning_rate is not None:
+            why = " (Madam scales weights by exp(±lr·3) per step)"
+            rate = _in_unit_interval("learning_rate", self.learning_rate, why)
+            object.__setattr__(self, "learning_rate", rate)
+        object.__setattr__(self, "rtol", _in_unit_interval("rtol", self.rtol))
+        if not isinstance(self.early_stop, bool):
+            raise TypeError(f"early_stop must be True or False, got {self.early_stop!r}.")
 
     # -- the papers' recipe ------------------------------------------------------------
     @property
