@@ -5,12 +5,13 @@ import pathlib
 
 import equinox as eqx
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import hopjax as hj
 from hopjax.data import load_dataset
-from hopjax.train import CheckpointError, train, TrainConfig
+from hopjax.train import CheckpointError, evaluate, train, TrainConfig
 
 from .helpers import write_mnist_like
 
@@ -170,3 +171,69 @@ def test_nothing_compiles_after_the_first_epoch(data_dir, tmp_path):
     train(config, tmp_path, progress=False, on_epoch_end=lambda _: per_epoch.append(len(compiles)))
     assert per_epoch[0] > 0  # the first epoch compiles the step and the evaluation
     assert per_epoch[1] == per_epoch[0] and per_epoch[2] == per_epoch[0], per_epoch
+
+
+def test_evaluate_pads_the_last_batch_and_matches_per_sample_solves():
+    rng = np.random.default_rng(7)
+    model = hj.HAM((20, 16, 4), key=jax.random.key(3))
+    images, labels = rng.random((23, 20), dtype=np.float32), rng.integers(0, 4, 23)
+    options = TrainConfig(layer_sizes=(20, 16, 4)).solve_options(backward=False)
+    report = evaluate(model, images, labels, options, batch_size=10)  # batches 10, 10, 3+7 padding
+    eq = hj.solve(model, jnp.asarray(images), **options)
+    expected = np.argmax(np.asarray(eq.output), axis=-1) == labels
+    assert report["samples"] == 23 and len(report["per_sample"]["correct"]) == 23
+    np.testing.assert_array_equal(report["per_sample"]["correct"], expected)
+    np.testing.assert_array_equal(report["per_sample"]["paper_iterations"], eq.paper_iterations)
+    assert report["accuracy"] == pytest.approx(expected.mean())
+    assert report["not_converged"] == pytest.approx(1 - np.mean(eq.converged))
+    assert report["paper_iterations"]["max"] == float(np.max(eq.paper_iterations))
+
+
+@pytest.mark.parametrize("change,error,message", [
+    (dict(labels=lambda y: y + 0.5), ValueError, r"evaluate labels must be 23 integer class indices.*dtype float64"),
+    (dict(labels=lambda y: np.eye(4, dtype=int)[y]), ValueError, r"\(not one-hot\), got shape \(23, 4\)"),
+    (dict(labels=lambda y: y[:20]), ValueError, r"got shape \(20,\)"),
+    (dict(labels=lambda y: y + 4), ValueError, r"labels run from 4 to 7, but the output layer .* has 4 units"),
+    (dict(images=lambda x: x[0]), ValueError, r"evaluate images must be a non-empty .* got shape \(20,\)"),
+    (dict(images=lambda x: (255 * x).astype(np.uint8)), TypeError, "evaluate images must be floating point"),
+    (dict(images=lambda x: np.where(x > 0.9, np.inf, x)), ValueError, "evaluate images contain NaN or Inf"),
+    (dict(batch_size=True), ValueError, "batch_size must be a positive integer, got True"),
+])
+def test_evaluate_refuses_what_it_cannot_score(change, error, message):
+    rng = np.random.default_rng(8)
+    model = hj.HAM((20, 16, 4), key=jax.random.key(3))
+    images, labels = rng.random((23, 20), dtype=np.float32), rng.integers(0, 4, 23)
+    images = change.get("images", lambda x: x)(images)
+    labels = change.get("labels", lambda y: y)(labels)
+    batch_size = change.get("batch_size", 500)
+    options = TrainConfig(layer_sizes=(20, 16, 4)).solve_options(backward=False)
+    with pytest.raises(error, match=message):
+        evaluate(model, images, labels, options, batch_size=batch_size)
+
+
+@pytest.mark.parametrize("split,change,message", [
+    ("train_labels", lambda y: y + 0.5, r"train labels must be 256 integer class indices.*float64"),
+    ("train_labels", lambda y: y[:200], r"train labels must be 256 integer .* got shape \(200,\)"),
+    ("test_labels", lambda y: np.eye(10, dtype=np.float32)[y], r"test labels .*\(not one-hot\)"),
+    ("train_images", lambda x: x.reshape(-1, 28, 28), r"train images must be a non-empty \(examples, pixels\) array"),
+    ("test_images", lambda x: x[:0], r"test images must be a non-empty"),
+    ("train_images", lambda x: (255 * x).astype(np.uint8), "train images must be floating point"),
+    ("train_images", lambda x: np.where(x > 0.99, np.nan, x), "train images contain NaN or Inf"),
+])
+def test_train_refuses_malformed_data_before_writing(data_dir, tmp_path, split, change, message):
+    data = load_dataset("fashion-mnist", data_dir=data_dir)
+    data = data._replace(**{split: change(getattr(data, split))})
+    config = TrainConfig(epochs=1, **SMALL)
+    with pytest.raises((ValueError, TypeError), match=message):
+        train(config, tmp_path / "run", data=data, progress=False)
+    assert not (tmp_path / "run").exists()
+
+
+def test_train_takes_array_likes_as_data(data_dir):
+    data = load_dataset("fashion-mnist", data_dir=data_dir).subset(128, 64)
+    as_lists = data._replace(train_labels=data.train_labels.tolist(), test_images=data.test_images.tolist())
+    config = TrainConfig(epochs=1, **{**SMALL, "train_examples": 128, "test_examples": 64})
+    _, expected = train(config, None, data=data, progress=False)
+    _, history = train(config, None, data=as_lists, progress=False)
+    assert history[0]["test_accuracy"] == expected[0]["test_accuracy"]
+    assert history[0]["train_loss"] == pytest.approx(expected[0]["train_loss"], rel=1e-6)

