@@ -137,3 +137,10 @@ def test_batch_indices_are_deterministic_and_cover_each_example_once():
         batch_indices(10, 64, key)
     with pytest.raises(ValueError, match="batch_size must be"):
         batch_indices(10, 0)
+    for batch_size in (True, 2.5, "3"):
+        with pytest.raises(ValueError, match=f"batch_size must be a positive integer, got {batch_size!r}"):
+            batch_indices(10, batch_size)
+    for count in (10.5, -3):
+        with pytest.raises(ValueError, match=f"num_examples must be an integer >= 0, got {count}"):
+            batch_indices(count, 2)
+    assert [len(b) for b in batch_indices(np.int64(10), np.int64(3))] == [3, 3, 3]

@@ -4,6 +4,8 @@ import jax
 import numpy as np
 from jaxtyping import PRNGKeyArray
 
+from ._counts import is_count
+
 
 def batch_indices(
     num_examples: int,
@@ -29,8 +31,10 @@ def batch_indices(
     **Returns:** a list of integer index arrays, each of length `batch_size` (the last
     one shorter if `drop_last=False`).
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size}.")
+    if not is_count(num_examples, minimum=0):
+        raise ValueError(f"num_examples must be an integer >= 0, got {num_examples!r}.")
+    if not is_count(batch_size):
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
     if num_examples < (batch_size if drop_last else 1):
         raise ValueError(
             f"{num_examples} examples do not fill one batch of {batch_size}."

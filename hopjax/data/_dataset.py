@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._counts import is_count
 from ._errors import DatasetNotFoundError, how_to_get
 from ._idx import DEBIAN_FASHION_MNIST, load_idx_split
 from ._pypi_mnist import default_mnist_dir, has_mnist_files
@@ -43,7 +44,7 @@ class Dataset(NamedTuple):
         """The first `train` training and `test` test examples (all where `None` or more
         than the split holds); a count below 1 is an error."""
         for name, count in (("train", train), ("test", test)):
-            if count is not None and (isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1):
+            if count is not None and not is_count(count):
                 raise ValueError(f"subset: {name} must be a positive integer or None, got {count!r}.")
         return Dataset(
             self.train_images[:train],
