@@ -2,6 +2,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import hopjax as hj
 from hopjax.train import epoch_linear_decay, madam, make_train_step
@@ -34,3 +35,21 @@ def test_tiny_training_run_learns(getkey):
             accs.append(float(m["accuracy"]))
     assert np.mean(losses[-8:]) < 0.5 * np.mean(losses[:8])
     assert np.mean(accs[-8:]) > 0.6  # chance is 0.25
+
+
+@pytest.mark.parametrize("name,change", [
+    ("labels (B, 1)", lambda x, y: (x, y[:, None])),  # would broadcast to a (B, B, C) loss
+    ("one-hot labels", lambda x, y: (x, jax.nn.one_hot(y, 4))),
+    ("float labels", lambda x, y: (x, y.astype(jnp.float32))),
+    ("one label", lambda x, y: (x, y[0])),
+    ("fewer labels", lambda x, y: (x, y[:3])),
+    ("unbatched x", lambda x, y: (x[0], y[:1])),
+])
+def test_step_refuses_labels_that_would_broadcast_to_a_wrong_loss(getkey, name, change):
+    model = hj.HAM((32, 16, 4), key=getkey())
+    x, labels = change(*_blobs(getkey(), 8))
+    optimiser = madam(0.01)
+    step = make_train_step(optimiser, max_steps=20)
+    opt_state = optimiser.init(eqx.filter(model, eqx.is_inexact_array))
+    with pytest.raises(ValueError, match=r"needs a batch x of shape \(B, d_0\) and labels of shape \(B,\)"):
+        step(model, opt_state, x, labels)

@@ -26,13 +26,21 @@ def loss_and_accuracy(
 
     - `model`: a [`hopjax.HAM`][] or [`hopjax.CHN`][].
     - `x`: a batch of inputs, `(B, d_0)`.
-    - `labels`: their integer classes, `(B,)`.
+    - `labels`: their integer classes, `(B,)` (checked when traced: other shapes or a
+        floating dtype raise `ValueError`, as they would broadcast to a wrong loss).
     - `solve_options`: keyword arguments for [`hopjax.solve`][].
 
     **Returns:** `(loss, (accuracy, equilibrium))`, so that
     `equinox.filter_value_and_grad(..., has_aux=True)` differentiates the loss (through
     the implicit gradient of the solve).
     """
+    x, labels = jnp.asarray(x), jnp.asarray(labels)
+    if x.ndim != 2 or labels.shape != x.shape[:1] or not jnp.issubdtype(labels.dtype, jnp.integer):
+        raise ValueError(
+            "loss_and_accuracy needs a batch x of shape (B, d_0) and labels of shape (B,), "
+            f"integer class indices (not one-hot); got x {x.shape} and labels "
+            f"{labels.shape} of dtype {labels.dtype}."
+        )
     eq = hj.solve(model, x, **solve_options)
     target = jax.nn.one_hot(labels, eq.output.shape[-1], dtype=eq.output.dtype)
     loss = 0.5 * jnp.sum((eq.output - target) ** 2) / x.shape[0]
