@@ -108,6 +108,8 @@ def _evaluate(args, parser) -> int:
 
     if args.json and not pathlib.Path(args.json).resolve().parent.is_dir():
         parser.error(f"--json {args.json}: its directory does not exist.")
+    if args.json and pathlib.Path(args.json).is_dir():
+        parser.error(f"--json {args.json} is a directory; give a file name.")
     changes = {"data_dir": args.data_dir, "test_examples": args.test_examples}
     config, epoch, model = load_trained_model(
         args.checkpoint, train_examples=1, **{k: v for k, v in changes.items() if v is not None}

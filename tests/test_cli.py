@@ -91,6 +91,9 @@ def test_evaluate_reports_bad_arguments(data_dir, tmp_path, capsys):
     with pytest.raises(SystemExit):  # before the evaluation runs, not after
         main(["evaluate", out, "--json", str(tmp_path / "nowhere" / "report.json")])
     assert "its directory does not exist" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["evaluate", out, "--json", str(tmp_path)])
+    assert "is a directory; give a file name" in capsys.readouterr().err
 
 
 def test_missing_data_and_checkpoint_are_reported(tmp_path, capsys):
