@@ -1,7 +1,8 @@
 """What the benchmark scripts' command lines share: option types, so that a nonsense
 count is refused by argparse, naming the option, before anything is loaded or trained;
-and a missing data set or an unreadable checkpoint reported as one message that says
-what is wrong, not as a traceback."""
+a results path made ready before the work whose results it will hold; and a missing
+data set or an unreadable checkpoint reported as one message that says what is wrong,
+not as a traceback."""
 
 import argparse
 import pathlib
@@ -30,6 +31,23 @@ positive_int = _integer_at_least(1, "a positive integer")
 
 seed_int = _integer_at_least(0, "a non-negative integer")
 """A random seed."""
+
+
+def out_path(parser: argparse.ArgumentParser, out) -> pathlib.Path:
+    """`--out` as a path whose directory exists (created now), or an argparse error
+    naming the problem: a script writes its results after minutes of work, which a
+    path under a file, or a directory given for a file name, would lose."""
+    out = pathlib.Path(out)
+    blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        parser.error(f"--out {out}: {blocking} is a file, not a directory.")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        parser.error(f"--out {out}: cannot create {out.parent} ({error.strerror}).")
+    if out.is_dir():
+        parser.error(f"--out {out} is a directory; give a file name in it (e.g. {out / 'results'}).")
+    return out
 
 
 def load_or_exit(load, *args, **kwargs):

@@ -17,6 +17,7 @@ import pathlib
 
 from hopjax.train import TrainConfig
 
+from _options import out_path
 from _table2_figures import curve_groups, curves_figure, gradient
 from _table2_rows import ROWS, VARIANTS
 from _table2_summary import results_runs, speedup, summarise
@@ -65,6 +66,7 @@ def main():
     parser.add_argument("--out", type=pathlib.Path, required=True,
                         help="the PNG to write (the table goes to the same name with .md)")
     args = parser.parse_args()
+    args.out = out_path(parser, args.out)
     runs = []
     for path in args.results:
         found = results_runs(path)
@@ -75,7 +77,6 @@ def main():
                  and (args.variants is None or r["variant"] in args.variants)]
     if not runs:
         raise SystemExit("no runs to draw: check the files and --rows / --variants.")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     print(f"wrote {curves_figure(runs, args.out)} ({len(runs)} runs):")
     for name, group in curve_groups(runs):
         print(f"  {name}: seeds {', '.join(str(r['seed']) for r in group)}")

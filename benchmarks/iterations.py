@@ -27,7 +27,7 @@ import hopjax as hj
 from hopjax.data import DEBIAN_FASHION_MNIST, load_idx_split
 
 from _machine import machine
-from _options import load_or_exit, positive_int, seed_int
+from _options import load_or_exit, out_path, positive_int, seed_int
 
 
 NETWORKS = {
@@ -54,6 +54,7 @@ def main():
     parser.add_argument("--networks", nargs="+", default=list(NETWORKS), choices=list(NETWORKS))
     parser.add_argument("--out", default=pathlib.Path(__file__).parent / "results" / "iterations.json")
     args = parser.parse_args()
+    out = out_path(parser, args.out)
 
     images, _ = load_or_exit(load_idx_split, args.data_dir, "test")
     x = images[: args.samples]
@@ -116,8 +117,6 @@ def main():
             f"{row['early_stop_steps_mean']:10.1f} {row['converged_fraction']:9.1%} "
             f"{row['median_seconds']:9.3f} {ratio:13.2f}x"
         )
-    out = pathlib.Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     meta = {
         "device": str(jax.devices()[0]),
         "machine": machine(),

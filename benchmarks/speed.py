@@ -34,7 +34,7 @@ from hopjax.data import DEBIAN_FASHION_MNIST, load_idx_split
 from hopjax.train import make_train_step, TrainConfig
 
 from _machine import machine
-from _options import load_or_exit, positive_int
+from _options import load_or_exit, out_path, positive_int
 from _table2_rows import ROWS, VARIANTS
 
 
@@ -125,15 +125,14 @@ def main():
     parser.add_argument("--out")
     args = parser.parse_args()
     backend = jax.default_backend()
+    precision_suffix = "" if args.precision == "float32" else "-" + args.precision
+    out = out_path(parser, args.out or RESULTS / f"speed-{backend}{precision_suffix}.json")
     batches = args.batches or ([64, 1000] if backend == "cpu" else [64, 1000, 10_000])
     images, labels = load_or_exit(load_idx_split, args.data_dir, "test")
     tile = lambda a, n: np.resize(a, (n,) + a.shape[1:])  # repeat the test set if n > 10 000
     flops_per_s, bytes_per_s = device_ceilings(args.repeats)
     print(f"{backend}: matmul {flops_per_s / 1e9:.0f} GFLOP/s, copy {bytes_per_s / 1e9:.1f} GB/s")
 
-    precision_suffix = "" if args.precision == "float32" else "-" + args.precision
-    out = pathlib.Path(args.out or RESULTS / f"speed-{backend}{precision_suffix}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
     record = run_record(args.precision, flops_per_s, bytes_per_s)
     rows = []
     with jax.default_matmul_precision(PRECISIONS[args.precision]):

@@ -31,7 +31,7 @@ import hopjax as hj
 from hopjax.train import load_data, load_trained_model, loss_and_accuracy
 
 from _machine import machine
-from _options import load_or_exit, positive_int
+from _options import load_or_exit, out_path, positive_int
 
 
 RESULTS = pathlib.Path(__file__).parent / "results"
@@ -130,11 +130,11 @@ def main():
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS / "stability",
                         help="results path without suffix")
     args = parser.parse_args()
+    args.out = out_path(parser, args.out)
     loaded = [load_or_exit(load_run, run, args) for run in args.runs]  # all, before any analysis
     results = [analyse(run, *run_loaded, args) for run, run_loaded in zip(args.runs, loaded)]
     table = markdown(results, args.steps)
     print(table, end="")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".md").write_text(table)
     args.out.with_suffix(".json").write_text(
         json.dumps({"backend": jax.default_backend(), "machine": machine(), "results": results}, indent=2) + "\n")

@@ -38,7 +38,7 @@ from hopjax.data import load_dataset, TFDS_NAMES
 from hopjax.train import BACKWARDS, CHECKPOINT, evaluate, read_header, train, TrainConfig
 
 from _machine import machine
-from _options import load_or_exit, positive_int, seed_int
+from _options import load_or_exit, out_path, positive_int, seed_int
 from _table2_figures import curves_figure, figures
 from _table2_pool import run_parallel
 from _table2_rows import PAPER_EPOCHS, ROWS, VARIANTS
@@ -205,11 +205,7 @@ def main():
     if args.quick:
         for key, value in QUICK.items():
             setattr(args, key, value)
-    out = pathlib.Path(args.out or RESULTS / ("table2-quick" if args.quick else "table2"))
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        parser.error(f"--out {out}: cannot create {out.parent} ({error.strerror}).")
+    out = out_path(parser, args.out or RESULTS / ("table2-quick" if args.quick else "table2"))
     if args.runs_dir is None:  # the quick job starts afresh; a full one resumes its runs
         args.runs_dir = tempfile.mkdtemp(prefix="table2-quick-runs-") if args.quick else str(
             out.with_name(out.name + "-runs"))

@@ -379,14 +379,24 @@ def test_table2_merge_keeps_each_runs_machine_and_says_which_ran_where(tmp_path)
     ("table2", ["--train-examples", "1e3"], "argument --train-examples: must be a positive integer, got '1e3'"),
     ("table2", ["--backward-steps", "0"], "argument --backward-steps: must be a positive integer"),
     ("table2", ["--jobs", "0"], "argument --jobs: must be a positive integer, got '0'"),
-    ("table2", ["--out", str(REPOSITORY / "README.md" / "t")], "README.md/t: cannot create "),
+    ("table2", ["--out", str(REPOSITORY / "README.md" / "t")], "README.md is a file, not a directory"),
     ("speed", ["--batches", "64", "0"], "argument --batches: must be a positive integer, got '0'"),
     ("speed", ["--repeats", "0"], "argument --repeats: must be a positive integer"),
     ("iterations", ["--batch", "0"], "argument --batch: must be a positive integer"),
     ("iterations", ["--samples", "-5"], "argument --samples: must be a positive integer, got '-5'"),
     ("stability", ["some-run", "--steps", "0"], "argument --steps: must be a positive integer"),
+    # an --out the results could not be written to, refused before the work (not after)
+    ("table2", ["--out", str(REPOSITORY / "benchmarks")], "benchmarks is a directory; give a file name in it"),
+    ("speed", ["--out", str(REPOSITORY / "README.md" / "s.json")], "README.md is a file, not a directory"),
+    ("speed", ["--out", str(REPOSITORY / "benchmarks")], "benchmarks is a directory"),
+    ("iterations", ["--out", str(REPOSITORY / "README.md" / "i.json")], "README.md is a file, not a directory"),
+    ("iterations", ["--out", str(REPOSITORY / "benchmarks")], "benchmarks is a directory"),
+    ("stability", ["some-run", "--out", str(REPOSITORY / "README.md" / "st")], "README.md is a file, not a directory"),
+    ("stability", ["some-run", "--out", str(REPOSITORY / "benchmarks")], "benchmarks is a directory"),
+    ("curves", ["some.json", "--out", str(REPOSITORY / "README.md" / "c.png")], "README.md is a file, not a directory"),
+    ("curves", ["some.json", "--out", str(REPOSITORY / "benchmarks")], "benchmarks is a directory"),
 ])
-def test_benchmark_scripts_refuse_a_nonsense_count_naming_the_option(
+def test_benchmark_scripts_refuse_nonsense_options_naming_them(
         script, argv, message, monkeypatch, capsys):
     # before 2026-12-05 these ran on: --trace-samples 0 trained every run, then divided by
     # zero; --batches 0 and --batch 0 failed deep inside; --repeats 0 timed nothing (NaN)
