@@ -237,3 +237,18 @@ def test_train_takes_array_likes_as_data(data_dir):
     _, history = train(config, None, data=as_lists, progress=False)
     assert history[0]["test_accuracy"] == expected[0]["test_accuracy"]
     assert history[0]["train_loss"] == pytest.approx(expected[0]["train_loss"], rel=1e-6)
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
+    from hopjax.train._checkpoint import replaced_atomically
+
+    path = tmp_path / "checkpoint.eqx"
+    path.write_bytes(b"old")
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        with replaced_atomically(path) as f:
+            f.write(b"half of a new ")
+            f.write(json.dumps({"data_dir": pathlib.Path("/d")}).encode())
+    assert path.read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.eqx"]
+    with replaced_atomically(path) as f:
+        f.write(b"new")
+    assert path.read_bytes() == b"new" and sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.eqx"]

@@ -60,10 +60,15 @@ def save_checkpoint(
 @contextlib.contextmanager
 def replaced_atomically(path: pathlib.Path):
     """A binary file handle whose contents replace `path` in one rename once the block
-    ends without error, so a killed run never leaves a half-written file."""
+    ends without error, so a killed run never leaves a half-written file; if the block
+    raises, `path` is left as it was and the temporary file removed."""
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        yield f
+    try:
+        with open(tmp, "wb") as f:
+            yield f
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, path)
 
 
