@@ -63,6 +63,8 @@ def _parser() -> argparse.ArgumentParser:
         "them without --data-dir, ~/.cache/hopjax/mnist)"
     )
     download.add_argument("--no-progress", action="store_true", help="no progress bar")
+    for command in commands.choices.values():  # errors name it: "hopjax train: error: ..."
+        command.set_defaults(command_parser=command)
     return parser
 
 
@@ -147,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     command = {"train": _train, "evaluate": _evaluate, "download": _download}[args.command]
     try:
-        return command(args, parser)
+        return command(args, args.command_parser)
     except (ValueError, OSError) as error:  # bad settings, data, checkpoint or directory
         print(f"hopjax {args.command}: error: {error}", file=sys.stderr)
         return 1
