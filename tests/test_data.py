@@ -47,6 +47,9 @@ def test_parse_idx_reads_big_endian_types_from_bytes():
     np.testing.assert_array_equal(parse_idx(floats), [0.5, -3.25])
     with pytest.raises(ValueError, match="member.bin is truncated or corrupt"):
         parse_idx(header + body[:-1], "member.bin")
+    for cut in (4, 6, 10):  # within the sizes: an empty array of a made-up shape before
+        with pytest.raises(ValueError, match=f"header names 2 dimensions but holds {cut - 4} of their 8"):
+            parse_idx(header[:cut])
 
 
 def test_idx_rejects_corrupt_files(tmp_path):

@@ -34,6 +34,11 @@ def parse_idx(data: bytes, name: str = "IDX data") -> np.ndarray:
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _DTYPES:
         raise ValueError(f"{name} is not an IDX file (bad magic number).")
     ndim = data[3]
+    if len(data) < 4 + 4 * ndim:
+        raise ValueError(
+            f"{name} is truncated: its header names {ndim} dimensions but holds "
+            f"{len(data) - 4} of their {4 * ndim} size bytes."
+        )
     dims = tuple(int.from_bytes(data[4 + 4 * k : 8 + 4 * k], "big") for k in range(ndim))
     dtype = np.dtype(_DTYPES[data[2]])
     expected = int(np.prod(dims)) * dtype.itemsize
