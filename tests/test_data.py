@@ -147,3 +147,23 @@ def test_batch_indices_are_deterministic_and_cover_each_example_once():
         with pytest.raises(ValueError, match=f"num_examples must be an integer >= 0, got {count}"):
             batch_indices(count, 2)
     assert [len(b) for b in batch_indices(np.int64(10), np.int64(3))] == [3, 3, 3]
+
+
+def test_idx_split_refuses_files_that_are_not_images_and_labels(tmp_path):
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, (7, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 10, (7,), dtype=np.uint8)
+    cases = {
+        "swapped": (labels, images, r"images-idx3-ubyte.gz holds uint8 of shape \(7,\), not MNIST"),
+        "float images": ((images / 255).astype(">f4"), labels, r"holds >f4 of shape \(7, 28, 28\), not"),
+        "labels of images": (images, images, r"labels-idx1-ubyte.gz holds uint8 of shape \(7, 28, 28\)"),
+        "float labels": (images, labels.astype(">f4"), "not MNIST-format labels"),
+        "miscounted": (images, labels[:5], "7 images but 5 labels"),
+    }
+    for name, (x, y, message) in cases.items():
+        directory = tmp_path / name.replace(" ", "-")
+        directory.mkdir()
+        write_idx(directory / "t10k-images-idx3-ubyte.gz", x, 0x08 if x.dtype == np.uint8 else 0x0D)
+        write_idx(directory / "t10k-labels-idx1-ubyte.gz", y, 0x08 if y.dtype == np.uint8 else 0x0D)
+        with pytest.raises(ValueError, match=message):
+            load_idx_split(directory, "test")

@@ -102,8 +102,18 @@ def load_idx_split(
             f"No {prefix}-{kind}-ubyte[.gz] in {directory}. " + how_to_get()
         )
 
-    images = read_idx(find("images-idx3"))
-    labels = read_idx(find("labels-idx1"))
+    images_file, labels_file = find("images-idx3"), find("labels-idx1")
+    images, labels = read_idx(images_file), read_idx(labels_file)
+    if images.ndim < 2 or images.dtype != np.uint8:
+        raise ValueError(
+            f"{images_file} holds {images.dtype} of shape {images.shape}, not MNIST-format "
+            "images (unsigned bytes, one image per row of the first axis)."
+        )
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(
+            f"{labels_file} holds {labels.dtype} of shape {labels.shape}, not MNIST-format "
+            "labels (one integer per image)."
+        )
     if images.shape[0] != labels.shape[0]:
         raise ValueError(
             f"{directory}: {images.shape[0]} images but {labels.shape[0]} labels."
