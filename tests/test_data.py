@@ -84,6 +84,8 @@ def test_load_dataset_from_idx_directory(tmp_path, monkeypatch):
             data.subset(3, bad)
     with pytest.raises(ValueError, match="Unknown data set 'cifar10'"):
         load_dataset("cifar10", data_dir=tmp_path)
+    with pytest.raises(TypeError, match="The data set's name must be a string, one of .*; got None"):
+        load_dataset(None, data_dir=tmp_path)
     with pytest.raises(ValueError, match="source must be"):
         load_dataset("mnist", data_dir=tmp_path, source="web")
     with pytest.raises(DatasetNotFoundError, match="needs `data_dir`") as missing:

@@ -89,6 +89,8 @@ def _check_identity(key: str, test_labels: np.ndarray, data_dir) -> None:
 
 
 def _canonical(name: str) -> str:
+    if not isinstance(name, str):
+        raise TypeError(f"The data set's name must be a string, one of {sorted(TFDS_NAMES)}; got {name!r}.")
     key = name.lower().replace("_", "-").replace("/", "-")
     if key not in TFDS_NAMES:
         raise ValueError(
