@@ -68,6 +68,8 @@ def test_checkpoint_errors_name_the_problem(data_dir, tmp_path):
         train(TrainConfig(epochs=1, seed=1, data_dir=str(data_dir), **SMALL), tmp_path, resume=True)
     with pytest.raises(CheckpointError, match="Nothing to resume"):
         train(config, tmp_path / "empty", resume=True)
+    with pytest.raises(TypeError, match="config must be a hopjax.train.TrainConfig .* got dict"):
+        train(config.to_dict(), tmp_path / "none")
     for stop_after in (0, -1, 1.5):
         with pytest.raises(ValueError, match=f"stop_after must be a positive integer, got {stop_after}"):
             train(config, tmp_path / "none", stop_after=stop_after)
@@ -198,6 +200,7 @@ def test_evaluate_pads_the_last_batch_and_matches_per_sample_solves():
     (dict(images=lambda x: (255 * x).astype(np.uint8)), TypeError, "evaluate images must be floating point"),
     (dict(images=lambda x: np.where(x > 0.9, np.inf, x)), ValueError, "evaluate images contain NaN or Inf"),
     (dict(batch_size=True), ValueError, "batch_size must be a positive integer, got True"),
+    (dict(model=None), TypeError, "evaluate: model must be a hopjax.HAM or hopjax.CHN, got NoneType"),
 ])
 def test_evaluate_refuses_what_it_cannot_score(change, error, message):
     rng = np.random.default_rng(8)
@@ -206,6 +209,7 @@ def test_evaluate_refuses_what_it_cannot_score(change, error, message):
     images = change.get("images", lambda x: x)(images)
     labels = change.get("labels", lambda y: y)(labels)
     batch_size = change.get("batch_size", 500)
+    model = change.get("model", model)
     options = TrainConfig(layer_sizes=(20, 16, 4)).solve_options(backward=False)
     with pytest.raises(error, match=message):
         evaluate(model, images, labels, options, batch_size=batch_size)

@@ -84,6 +84,8 @@ def evaluate(
     [`hopjax.data.check_split`][] refuses, and for labels outside the output layer's
     units.
     """
+    if not isinstance(model, hj.AbstractHopfieldNetwork):
+        raise TypeError(f"evaluate: model must be a hopjax.HAM or hopjax.CHN, got {type(model).__name__}.")
     images, labels = check_split("evaluate", images, labels)
     check_labels_fit(model.layer_sizes[-1], labels)
     check_positive_int("batch_size", batch_size)

@@ -122,6 +122,11 @@ def train(
     that does not fit the network (image width against the input layer, labels against
     the output layer) or does not fill one batch.
     """
+    if not isinstance(config, TrainConfig):
+        raise TypeError(
+            f"train: config must be a hopjax.train.TrainConfig (TrainConfig(**settings) "
+            f"or TrainConfig.from_dict), got {type(config).__name__}."
+        )
     check_positive_int("stop_after", stop_after, allow_none=True)
     out = None if out_dir is None else pathlib.Path(out_dir)
     if out is not None:
