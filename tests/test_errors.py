@@ -99,6 +99,7 @@ def test_non_float_model_dtype():
         (lambda: hj.Anderson(damping=-0.1), r"damping in \[0, 1\)"),
         (lambda: hj.Anderson(history=0), "history >= 1"),
         (lambda: hj.Anderson(regularisation=-1.0), "non-negative regularisation"),
+        (lambda: hj.Anderson(safeguard="no"), "safeguard must be True or False, got 'no'"),
         (lambda: hj.RecurrentBackprop(steps=0), "steps must be a positive integer"),
         (lambda: hj.UnrolledRecurrentBackprop(steps=-1), "steps must be a positive integer"),
         (lambda: hj.FixedPointAdjoint(rtol=-1.0), "non-negative rtol"),

@@ -109,6 +109,8 @@ class Anderson(optx.AbstractFixedPointSolver):
             raise TypeError(f"Anderson needs an integer history, got {self.history!r}.")
         if self.history < 1:
             raise ValueError(f"Anderson needs history >= 1, got {self.history}.")
+        if not isinstance(self.safeguard, bool):
+            raise TypeError(f"Anderson's safeguard must be True or False, got {self.safeguard!r}.")
         if not self.regularisation >= 0:
             raise ValueError(
                 "Anderson needs a non-negative regularisation, got "
