@@ -8,7 +8,13 @@ import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int
 
 from ._adjoint import AbstractBackward, FixedPointAdjoint
-from ._checks import check_finite, check_input, check_positive_int, check_tolerances
+from ._checks import (
+    check_finite,
+    check_flag,
+    check_input,
+    check_positive_int,
+    check_tolerances,
+)
 from ._implicit import check_solver_and_backward, implicit_fixed_point
 from ._maps import initial_states, input_drive, iterated_map, reconstruct_states
 from ._model import AbstractHopfieldNetwork
@@ -153,6 +159,8 @@ def solve(
         check_tolerances("solve", rtol, solver.atol)
         solver = eqx.tree_at(lambda s: s.rtol, solver, rtol)
     check_positive_int("max_steps", max_steps)
+    for name, flag in (("throw", throw), ("trace", trace), ("early_stop", early_stop)):
+        check_flag(f"solve: {name}", flag)
     x = check_input("solve", model, x)
     parameters = jax.tree.leaves(eqx.filter(model, eqx.is_inexact_array))
     dtype = jnp.result_type(x.dtype, *(p.dtype for p in parameters))

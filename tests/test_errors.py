@@ -99,7 +99,7 @@ def test_non_float_model_dtype():
         (lambda: hj.Anderson(damping=-0.1), r"damping in \[0, 1\)"),
         (lambda: hj.Anderson(history=0), "history >= 1"),
         (lambda: hj.Anderson(regularisation=-1.0), "non-negative regularisation"),
-        (lambda: hj.Anderson(safeguard="no"), "safeguard must be True or False, got 'no'"),
+        (lambda: hj.Anderson(safeguard="no"), "Anderson's safeguard must be True or False, got 'no'"),
         (lambda: hj.RecurrentBackprop(steps=0), "steps must be a positive integer"),
         (lambda: hj.UnrolledRecurrentBackprop(steps=-1), "steps must be a positive integer"),
         (lambda: hj.FixedPointAdjoint(rtol=-1.0), "non-negative rtol"),
@@ -124,6 +124,9 @@ def test_nonsense_hyperparameters(make, message):
     [
         ({"rtol": -1.0}, "non-negative rtol"),
         ({"max_steps": 0}, "max_steps must be a positive integer"),
+        ({"early_stop": "no"}, "solve: early_stop must be True or False, got 'no'"),
+        ({"trace": 1}, "solve: trace must be True or False, got 1"),
+        ({"throw": "no"}, "solve: throw must be True or False"),
         ({"max_steps": 2.5}, "max_steps must be a positive integer"),
         ({"damping": 1.0}, r"damping in \[0, 1\)"),
         ({"update": "gauss_seidel"}, "update must be one of"),

@@ -70,6 +70,8 @@ def test_checkpoint_errors_name_the_problem(data_dir, tmp_path):
         train(config, tmp_path / "empty", resume=True)
     with pytest.raises(TypeError, match="config must be a hopjax.train.TrainConfig .* got dict"):
         train(config.to_dict(), tmp_path / "none")
+    with pytest.raises(TypeError, match="resume must be True or False, got 'no'"):
+        train(config, tmp_path / "none", resume="no")
     for stop_after in (0, -1, 1.5):
         with pytest.raises(ValueError, match=f"stop_after must be a positive integer, got {stop_after}"):
             train(config, tmp_path / "none", stop_after=stop_after)

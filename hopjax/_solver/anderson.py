@@ -7,7 +7,7 @@ import optimistix as optx
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Float, Int, PyTree, Scalar
 
-from .._checks import check_damping, check_tolerances
+from .._checks import check_damping, check_flag, check_tolerances
 from ._monitor import (
     ConvergenceMonitor,
     init_monitor,
@@ -109,8 +109,7 @@ class Anderson(optx.AbstractFixedPointSolver):
             raise TypeError(f"Anderson needs an integer history, got {self.history!r}.")
         if self.history < 1:
             raise ValueError(f"Anderson needs history >= 1, got {self.history}.")
-        if not isinstance(self.safeguard, bool):
-            raise TypeError(f"Anderson's safeguard must be True or False, got {self.safeguard!r}.")
+        check_flag("Anderson's safeguard", self.safeguard)
         if not self.regularisation >= 0:
             raise ValueError(
                 "Anderson needs a non-negative regularisation, got "

@@ -11,7 +11,7 @@ import jax
 import optax
 
 import hopjax as hj
-from hopjax._checks import check_layer_sizes, check_positive_int
+from hopjax._checks import check_flag, check_layer_sizes, check_positive_int
 from hopjax._maps import papers_damping
 
 from ._madam import madam
@@ -139,8 +139,8 @@ class TrainConfig:
             rate = _in_unit_interval("learning_rate", self.learning_rate, why)
             object.__setattr__(self, "learning_rate", rate)
         object.__setattr__(self, "rtol", _in_unit_interval("rtol", self.rtol))
-        if not isinstance(self.early_stop, bool):
-            raise TypeError(f"early_stop must be True or False, got {self.early_stop!r}.")
+        check_flag("early_stop", self.early_stop)
+        object.__setattr__(self, "early_stop", bool(self.early_stop))  # np.bool_ too; JSON
 
     # -- the papers' recipe ------------------------------------------------------------
     @property

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 from tqdm.auto import tqdm
 
-from .._checks import check_positive_int
+from .._checks import check_flag, check_positive_int
 from ..data import batch_indices, check_dataset, Dataset, load_dataset
 from ..parallel import data_parallel_mesh, shard_batch
 from ._checkpoint import (
@@ -128,6 +128,7 @@ def train(
             f"or TrainConfig.from_dict), got {type(config).__name__}."
         )
     check_positive_int("stop_after", stop_after, allow_none=True)
+    check_flag("resume", resume)
     out = None if out_dir is None else pathlib.Path(out_dir)
     if out is not None:
         if out.exists() and not out.is_dir():
