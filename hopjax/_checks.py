@@ -37,11 +37,14 @@ def check_finite(tree: PyTree, what: str) -> PyTree:
     leaves = [leaf for _, leaf in found]
     message = f"{what} contains NaN or Inf values"
     if not _is_traced(leaves):
-        where = [
-            jax.tree_util.keystr(path)
-            for path, leaf in found
-            if not bool(jnp.all(jnp.isfinite(leaf)))
-        ]
+        # Concrete values, possibly closed over by a function being traced (`jax.jit(
+        # lambda x: solve(model, x))`): evaluate now, not as part of the trace.
+        with jax.ensure_compile_time_eval():
+            where = [
+                jax.tree_util.keystr(path)
+                for path, leaf in found
+                if not bool(jnp.all(jnp.isfinite(leaf)))
+            ]
         if where:
             named = f" (in {', '.join(where)})" if any(where) else ""
             raise ValueError(f"{message}{named}.")

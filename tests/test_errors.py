@@ -48,6 +48,15 @@ def test_nan_in_input_under_jit(model, x):
         jax.block_until_ready(solve(model, x.at[0, 0].set(jnp.nan)))
 
 
+def test_nan_closed_over_by_a_jitted_function_is_named_when_traced(model, x):
+    broken = eqx.tree_at(lambda m: m.weights[1], model, model.weights[1].at[0, 0].set(jnp.nan))
+    with pytest.raises(ValueError, match=r"The model contains NaN or Inf values \(in \.weights\[1\]\)"):
+        jax.jit(lambda x: hj.solve(broken, x).output)(x)
+    with pytest.raises(ValueError, match=r"^The input x contains NaN or Inf values\."):
+        bad_x = x.at[0, 0].set(jnp.inf)
+        jax.jit(lambda m: hj.solve(m, bad_x).output)(model)
+
+
 def test_nan_in_parameters(model, x):
     broken = eqx.tree_at(lambda m: m.weights[1], model, model.weights[1].at[0, 0].set(jnp.nan))
     with pytest.raises(

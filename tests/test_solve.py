@@ -72,6 +72,23 @@ def test_float32_in_float32_out_and_jit(getkey):
     assert hj.solve(model, x64).output.dtype == jnp.float64
 
 
+def test_solve_of_a_closed_over_model_or_input_traces(getkey):
+    # A model or input captured by a jitted or scanned function is concrete while the
+    # function is traced: the eager checks must not stage it (TracerBoolConversionError).
+    model = hj.CHN((10, 7, 4), key=getkey())
+    x = random_input(getkey(), 10, batch=3)
+    eager = hj.solve(model, x).output
+    np.testing.assert_allclose(jax.jit(lambda x: hj.solve(model, x).output)(x), eager, rtol=1e-12)
+    np.testing.assert_allclose(jax.jit(lambda m: hj.solve(m, x).output)(model), eager, rtol=1e-12)
+    np.testing.assert_allclose(jax.jit(lambda: hj.solve(model, x).output)(), eager, rtol=1e-12)
+
+    def one_sample(total, xi):
+        return total + hj.solve(model, xi).output, None
+
+    total, _ = jax.lax.scan(one_sample, jnp.zeros(4), x)
+    np.testing.assert_allclose(total, eager.sum(axis=0), rtol=1e-12)
+
+
 def test_single_sample_has_no_batch_axis(getkey):
     model = hj.HAM((6, 5, 3), key=getkey())
     eq = hj.solve(model, random_input(getkey(), 6))
