@@ -53,3 +53,18 @@ def test_step_refuses_labels_that_would_broadcast_to_a_wrong_loss(getkey, name, 
     opt_state = optimiser.init(eqx.filter(model, eqx.is_inexact_array))
     with pytest.raises(ValueError, match=r"needs a batch x of shape \(B, d_0\) and labels of shape \(B,\)"):
         step(model, opt_state, x, labels)
+
+
+def test_step_leaves_the_model_and_the_batch_usable(getkey):
+    # Donating x once let XLA reuse its buffer (here for a (8, 6) weight of the same
+    # size), deleting the caller's batch; only the optimiser state may be donated.
+    model = hj.HAM((12, 8, 6, 5), key=getkey(), dtype=jnp.float32)
+    x, labels = _blobs(getkey(), 4, width=12)
+    optimiser = madam(0.01)
+    step = make_train_step(optimiser, max_steps=20)
+    opt_state = optimiser.init(eqx.filter(model, eqx.is_inexact_array))
+    trained, opt_state, _ = step(model, opt_state, x, labels)
+    for array in (x, labels, *jax.tree.leaves(eqx.filter(model, eqx.is_array))):
+        assert not array.is_deleted()
+    trained, opt_state, _ = step(trained, opt_state, x, labels)  # the same batch again
+    assert np.isfinite(float(hj.solve(model, x).output.sum()))

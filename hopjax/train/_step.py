@@ -66,9 +66,9 @@ def make_train_step(optimiser: optax.GradientTransformation, *, mesh=None, **sol
     - `**solve_options`: keyword arguments for [`hopjax.solve`][], e.g.
         [`hopjax.train.TrainConfig`][]`.solve_options()`.
 
-    **Returns:** the step function, compiled with `equinox.filter_jit`. It donates its
-    arguments except the model: do not reuse `opt_state`, `x` or `labels` after the
-    call.
+    **Returns:** the step function, compiled with `equinox.filter_jit`. It donates
+    `opt_state` (the new state takes its buffers): do not reuse the one passed in. The
+    model, `x` and `labels` stay valid.
     """
 
     def gradients_and_metrics(model, x, labels):
@@ -86,12 +86,18 @@ def make_train_step(optimiser: optax.GradientTransformation, *, mesh=None, **sol
     if mesh is not None:
         gradients_and_metrics = data_parallel(gradients_and_metrics, mesh, average=True)
 
+    # Only the optimiser state is donated (it is replaced by one of the same shapes);
+    # equinox donates every argument but the first, so the rest travel in the first.
     @eqx.filter_jit(donate="all-except-first")
-    def step(model, opt_state, x, labels):
+    def compiled_step(kept, opt_state):
+        model, x, labels = kept
         grads, metrics = gradients_and_metrics(model, x, labels)
         params = eqx.filter(model, eqx.is_inexact_array)
         updates, opt_state = optimiser.update(grads, opt_state, params)
         model = eqx.apply_updates(model, updates)
         return model, opt_state, metrics
+
+    def step(model, opt_state, x, labels):
+        return compiled_step((model, x, labels), opt_state)
 
     return step
