@@ -103,7 +103,11 @@ def solve(
     dtype that `x` and the model's parameters promote to (a float32 model solves
     float32 and bfloat16 inputs in float32, float64 ones in float64). Gradients
     (`jax.grad` of any loss of the states, w.r.t. the model's parameters and `x`) come
-    from the implicit function theorem (see `backward`).
+    from the implicit function theorem (see `backward`). Differentiation is reverse mode
+    (`jax.grad`, `jax.vjp`, `jax.jacrev`): the solve is a `jax.custom_vjp`, so forward
+    mode (`jax.jvp`, `jax.jacfwd`, `jax.hessian`) raises JAX's "can't apply
+    forward-mode autodiff (jvp) to a custom_vjp function"; take Jacobians with
+    `jax.jacrev`.
 
     **Arguments:**
 

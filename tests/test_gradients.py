@@ -72,6 +72,23 @@ def test_gradients_match_finite_differences(kind, update, getkey):
     np.testing.assert_allclose(jnp.vdot(grad_x, direction[1]), fd_x, rtol=2e-6)
 
 
+@pytest.mark.parametrize("backward", ["fixed_point_anderson", "gmres", "unrolled"])
+def test_jacobian_of_the_output_by_reverse_mode_matches_finite_differences(backward, getkey):
+    model = make_model("ham", DEPTHS[5], getkey(), weight_scale=0.7)
+    x = random_input(getkey(), DEPTHS[5][0])
+
+    def output(x):
+        eq = hj.solve(model, x, rtol=1e-14, max_steps=3000, backward=EXACT_MODES[backward])
+        return eq.output
+
+    jacobian = jax.jacrev(output)(x)
+    eps = 1e-6
+    columns = [(output(x + eps * e) - output(x - eps * e)) / (2 * eps) for e in jnp.eye(x.size)]
+    np.testing.assert_allclose(jacobian, jnp.stack(columns, axis=1), rtol=1e-6, atol=1e-9)
+    with pytest.raises(TypeError, match="forward-mode autodiff"):
+        jax.jacfwd(output)(x)
+
+
 def test_recurrent_backprop_is_the_truncated_neumann_series(getkey):
     """RBP with K steps gives (df/dtheta)^T sum_{k<K} (J^T)^k g: checked against an
     explicit Jacobian."""
