@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import equinox as eqx
 import jax
+import jax.numpy as jnp
 import lineax as lx
 import optimistix as optx
 from jaxtyping import PyTree
@@ -208,10 +209,22 @@ class GMRESAdjoint(AbstractBackward):
 
     def adjoint_vector(self, transpose_jacobian, cotangent, forward_solver):
         del forward_solver
+        # GMRES's small least-squares problems go to LAPACK, which has no half
+        # precision: iterate in at least float32, return the cotangent's dtypes.
+        dtypes = jax.tree.map(lambda c: c.dtype, cotangent)
+
+        def widen(tree):
+            return jax.tree.map(
+                lambda a: a.astype(jnp.promote_types(a.dtype, jnp.float32)), tree
+            )
+
+        def narrow(tree):
+            return jax.tree.map(lambda a, dtype: a.astype(dtype), tree, dtypes)
 
         def system(w):
-            return jax.tree.map(lambda a, b: a - b, w, transpose_jacobian(w))
+            return jax.tree.map(lambda a, b: a - b, w, widen(transpose_jacobian(narrow(w))))
 
+        cotangent = widen(cotangent)
         structure = jax.eval_shape(lambda: cotangent)
         operator = lx.FunctionLinearOperator(system, structure)
         solver = lx.GMRES(
@@ -220,7 +233,7 @@ class GMRESAdjoint(AbstractBackward):
             restart=self.restart,
             max_steps=self.max_steps,
         )
-        return lx.linear_solve(operator, cotangent, solver, throw=False).value
+        return narrow(lx.linear_solve(operator, cotangent, solver, throw=False).value)
 
 
 class UnrolledBackprop(AbstractBackward):

@@ -101,7 +101,11 @@ def solve(
     The solve is per sample (convergence, step counts) and batches through `jax.vmap`;
     it runs under `jax.jit` / `equinox.filter_jit`, on CPU and GPU, in the floating
     dtype that `x` and the model's parameters promote to (a float32 model solves
-    float32 and bfloat16 inputs in float32, float64 ones in float64). Gradients
+    float32 and bfloat16 inputs in float32, float64 ones in float64). A float16 or
+    bfloat16 model solves in half precision (Anderson's least squares and
+    `GMRESAdjoint` run in float32 inside); its rounding, about 1e-3 / 8e-3, is above
+    the default `rtol`, so give a looser one (1e-3 / 1e-2) or expect samples to be
+    reported not converged, and equilibria accurate to about that. Gradients
     (`jax.grad` of any loss of the states, w.r.t. the model's parameters and `x`) come
     from the implicit function theorem (see `backward`). Differentiation is reverse mode
     (`jax.grad`, `jax.vjp`, `jax.jacrev`): the solve is a `jax.custom_vjp`, so forward

@@ -89,6 +89,44 @@ def test_solve_of_a_closed_over_model_or_input_traces(getkey):
     np.testing.assert_allclose(total, eager.sum(axis=0), rtol=1e-12)
 
 
+@pytest.mark.parametrize(
+    "kind,dtype,rtol,tolerance",
+    [
+        ("ham", jnp.float16, 1e-3, 5e-3),
+        ("chn", jnp.float16, 1e-3, 5e-3),
+        ("ham", jnp.bfloat16, 1e-2, 5e-2),
+        # bfloat16's 8-bit mantissa stalls the CHN's slow iteration short of float32's
+        # equilibrium by up to ~0.07 here.
+        ("chn", jnp.bfloat16, 1e-2, 1e-1),
+    ],
+)
+def test_half_precision_models_solve_and_differentiate_in_their_dtype(kind, dtype, rtol, tolerance):
+    # Anderson's weights and GMRES need LAPACK, which has no half precision: they run in
+    # float32 and hand back the model's dtype.
+    model = {"ham": hj.HAM, "chn": hj.CHN}[kind]((12, 9, 4), key=jax.random.PRNGKey(0), dtype=dtype)
+    wide = jax.tree.map(lambda a: a.astype(jnp.float32) if eqx.is_inexact_array(a) else a, model)
+    x = jax.random.uniform(jax.random.PRNGKey(1), (4, 12), dtype)
+    eq = hj.solve(model, x, rtol=rtol)  # Anderson
+    reference = hj.solve(wide, x.astype(jnp.float32))
+    assert all(s.dtype == dtype for s in eq.states) and bool(jnp.all(eq.converged))
+    np.testing.assert_allclose(eq.output.astype(jnp.float32), reference.output, atol=tolerance)
+    for backward in (hj.FixedPointAdjoint(), hj.GMRESAdjoint()):  # Anderson's, GMRES's solves
+        def input_gradient(model, x):
+            def loss(x):
+                return hj.solve(model, x, backward=backward).output.astype(jnp.float32).sum()
+
+            return jax.grad(loss)(x)
+
+        grad = input_gradient(model, x)
+        reference = input_gradient(wide, x.astype(jnp.float32))
+        assert grad.dtype == dtype, type(backward).__name__
+        scale = float(jnp.max(jnp.abs(reference)))
+        np.testing.assert_allclose(
+            grad.astype(jnp.float32), reference, atol=2 * tolerance * scale,
+            err_msg=type(backward).__name__,
+        )
+
+
 def test_single_sample_has_no_batch_axis(getkey):
     model = hj.HAM((6, 5, 3), key=getkey())
     eq = hj.solve(model, random_input(getkey(), 6))

@@ -47,9 +47,12 @@ def anderson_weights(
     - `valid`: boolean, shape `(m,)`: which rows hold data.
     - `regularisation`: the relative ridge $\lambda \ge 0$.
 
-    **Returns:** $\alpha$, shape `(m,)`, summing to 1.
+    **Returns:** $\alpha$, shape `(m,)`, summing to 1, in the dtype of `residuals`
+    (computed in at least float32: LAPACK has no half-precision solve).
     """
     m = residuals.shape[0]
+    dtype = residuals.dtype
+    residuals = residuals.astype(jnp.promote_types(dtype, jnp.float32))
     gram = residuals @ residuals.T
     mask = valid[:, None] & valid[None, :]
     gram = jnp.where(mask, gram, 0)
@@ -69,7 +72,7 @@ def anderson_weights(
     probe = jax.lax.stop_gradient(normalised_solution(system))
     singular = ~jnp.all(jnp.isfinite(probe))
     alpha = normalised_solution(jnp.where(singular, eye, system))
-    return jnp.where(singular, jnp.nan, alpha)
+    return jnp.where(singular, jnp.nan, alpha).astype(dtype)
 
 
 class Anderson(optx.AbstractFixedPointSolver):
