@@ -19,30 +19,36 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    train = commands.add_parser("train", help="train a model; checkpoints and metrics go to --out")
-    train.add_argument("--model", choices=sorted(MODELS), default=TrainConfig.model)
+    train = commands.add_parser(
+        "train", help="train a model; checkpoints and metrics go to --out",
+        description="Train a model. Settings not given are the papers' recipe "
+        f"(--depth 3, {_recipe(TrainConfig())}; --lr, --max-steps and --backward-steps "
+        "by depth), or with --resume those of the run in --out.",
+    )
+    train.add_argument("--model", choices=sorted(MODELS))
     shape = train.add_mutually_exclusive_group()
     shape.add_argument("--depth", type=int, choices=(3, 5, 7), help="the papers' 3/5/7-layer network (default 3)")
     shape.add_argument("--layers", type=int, nargs="+", metavar="D", help="layer sizes, input first (e.g. 784 512 10)")
-    train.add_argument("--update", choices=UPDATES, default=TrainConfig.update)
-    train.add_argument("--solver", choices=sorted(SOLVERS), default=TrainConfig.solver)
-    train.add_argument("--backward", choices=BACKWARDS, default=TrainConfig.backward,
+    train.add_argument("--update", choices=UPDATES)
+    train.add_argument("--solver", choices=sorted(SOLVERS))
+    train.add_argument("--backward", choices=BACKWARDS,
                        help="rbp-unrolled: the papers' recurrent backprop, as their code "
                        "computes it (default); rbp: the same series with the Jacobian at "
                        "the solution (equal at an exact equilibrium)")
-    train.add_argument("--epochs", type=int, default=TrainConfig.epochs)
-    train.add_argument("--seed", type=int, default=TrainConfig.seed)
-    train.add_argument("--dataset", choices=sorted(TFDS_NAMES), default=TrainConfig.dataset)
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--seed", type=int)
+    train.add_argument("--dataset", choices=sorted(TFDS_NAMES))
     train.add_argument("--data-dir", help="directory of MNIST-format IDX files")
-    train.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    train.add_argument("--batch-size", type=int)
     train.add_argument("--lr", type=float, help="initial learning rate (papers: 0.01 for 3 layers, else 0.005)")
     train.add_argument("--max-steps", type=int, help="forward cap (papers: 40/80/120)")
     train.add_argument("--backward-steps", type=int, help="RBP steps (papers: 8/16/24)")
-    train.add_argument("--rtol", type=float, default=TrainConfig.rtol)
+    train.add_argument("--rtol", type=float)
     train.add_argument("--train-examples", type=int, help="use only the first N training images")
     train.add_argument("--test-examples", type=int, help="use only the first N test images")
     train.add_argument("--out", help="output directory (default runs/<model><depth>-<update>-<solver>-seed<seed>)")
-    train.add_argument("--resume", action="store_true", help="continue the run in --out")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out; "
+                       "settings not given are the run's own")
     train.add_argument("--stop-after", type=int, help="stop after N epochs in this call")
     train.add_argument("--no-progress", action="store_true", help="no progress bars")
 
@@ -68,27 +74,51 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+_SETTINGS = {  # hopjax train's option -> its TrainConfig field
+    "model": "model", "update": "update", "solver": "solver", "backward": "backward",
+    "epochs": "epochs", "seed": "seed", "dataset": "dataset", "data_dir": "data_dir",
+    "batch_size": "batch_size", "lr": "learning_rate", "max_steps": "max_steps",
+    "backward_steps": "backward_steps", "rtol": "rtol",
+    "train_examples": "train_examples", "test_examples": "test_examples",
+}
+
+
+def _recipe(config) -> str:
+    """The options `config` sets, e.g. "--model ham, --update even_odd, ..." (the
+    per-depth ones, None in `config`, left out)."""
+    return ", ".join(
+        f"--{option.replace('_', '-')} {getattr(config, field)}"
+        for option, field in _SETTINGS.items()
+        if getattr(config, field) is not None
+    )
+
+
 def _train(args, parser) -> int:
     from .train import train, TrainConfig
+    from .train._checkpoint import CHECKPOINT, read_header
     from .train._config import PAPER_LAYERS
 
-    layers = tuple(args.layers) if args.layers else PAPER_LAYERS[args.depth or 3]
+    given = {field: getattr(args, option) for option, field in _SETTINGS.items()
+             if getattr(args, option) is not None}
+    if args.layers or args.depth:
+        given["layer_sizes"] = tuple(args.layers) if args.layers else PAPER_LAYERS[args.depth]
     try:
-        config = TrainConfig(
-            model=args.model, layer_sizes=layers, update=args.update, solver=args.solver,
-            backward=args.backward, epochs=args.epochs, seed=args.seed,
-            dataset=args.dataset, data_dir=args.data_dir, batch_size=args.batch_size,
-            learning_rate=args.lr, max_steps=args.max_steps,
-            backward_steps=args.backward_steps, rtol=args.rtol,
-            train_examples=args.train_examples, test_examples=args.test_examples,
-        )
+        config = TrainConfig(**given)
     except ValueError as error:
         parser.error(str(error))
     if args.stop_after is not None and args.stop_after < 1:
         parser.error(f"--stop-after must be a positive integer, got {args.stop_after}.")
     out = args.out or (
-        f"runs/{config.model}{len(layers)}-{config.update}-{config.solver}-seed{config.seed}"
+        f"runs/{config.model}{len(config.layer_sizes)}-{config.update}-{config.solver}"
+        f"-seed{config.seed}"
     )
+    checkpoint = pathlib.Path(out) / CHECKPOINT
+    if args.resume and checkpoint.is_file():  # what was not given is the run's own
+        saved = read_header(checkpoint)["config"].to_dict()
+        try:
+            config = TrainConfig.from_dict({**saved, **given})
+        except ValueError as error:
+            parser.error(str(error))
     _, history = train(
         config, out, resume=args.resume, stop_after=args.stop_after,
         progress=not args.no_progress,

@@ -24,7 +24,10 @@ def test_train_resume_evaluate(data_dir, tmp_path, capsys):
     args = ["train", *TINY, "--data-dir", data_dir, "--epochs", "2", "--out", out]
     assert main([*args, "--stop-after", "1"]) == 0
     assert "epoch 1/2: test accuracy" in capsys.readouterr().out
-    assert main([*args, "--resume"]) == 0
+    resume = ["train", "--out", out, "--resume", "--no-progress"]
+    assert main([*resume, "--epochs", "3"]) == 1  # a setting given must match the run's
+    assert "other settings (epochs: 2 vs 3)" in capsys.readouterr().err
+    assert main(resume) == 0  # the settings not given are the run's own
     assert "epoch 2/2" in capsys.readouterr().out
     assert len((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()) == 2
     report = tmp_path / "report.json"
