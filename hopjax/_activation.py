@@ -1,12 +1,13 @@
 """Activation functions with the Lagrangian and derivative that the energies need."""
 
 import abc
-import math
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
+
+from ._checks import is_finite_real
 
 
 class AbstractActivation(eqx.Module):
@@ -49,10 +50,10 @@ class ShiftedSigmoid(AbstractActivation):
     centre: float = 0.5
 
     def __check_init__(self):
-        if not (self.gain > 0 and math.isfinite(self.gain)):
-            raise ValueError(f"ShiftedSigmoid needs a finite gain > 0, got {self.gain}.")
-        if not math.isfinite(self.centre):
-            raise ValueError(f"ShiftedSigmoid needs a finite centre, got {self.centre}.")
+        if not (is_finite_real(self.gain) and self.gain > 0):
+            raise ValueError(f"ShiftedSigmoid needs a finite gain > 0, got {self.gain!r}.")
+        if not is_finite_real(self.centre):
+            raise ValueError(f"ShiftedSigmoid needs a finite centre, got {self.centre!r}.")
 
     def __call__(self, s):
         return jax.nn.sigmoid(self.gain * (s - self.centre))

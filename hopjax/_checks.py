@@ -143,14 +143,21 @@ def check_state_count(name: str, model: "AbstractHopfieldNetwork", states) -> tu
     return states
 
 
+def is_finite_real(value) -> bool:
+    """Whether ``value`` is a finite real number (Python, NumPy or a 0-d JAX array; not
+    a bool, a string or None)."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    try:
+        return math.isfinite(value)
+    except TypeError:
+        return False
+
+
 def check_tolerances(name: str, rtol: float, atol: float) -> None:
     """Raise a clear error for tolerances that make no sense."""
     for label, value in (("rtol", rtol), ("atol", atol)):
-        try:
-            ok = math.isfinite(value) and value >= 0
-        except TypeError:
-            ok = False
-        if not ok:
+        if not (is_finite_real(value) and value >= 0):
             raise ValueError(f"{name} needs a finite, non-negative {label}, got {value!r}.")
     if rtol == 0 and atol == 0:
         raise ValueError(f"{name} needs rtol > 0 or atol > 0; both are zero.")
