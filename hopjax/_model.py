@@ -21,7 +21,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._activation import AbstractActivation, ShiftedSigmoid
-from ._checks import check_layer_sizes
+from ._checks import check_layer_sizes, check_positive_int, is_finite_real
 
 
 def _xavier_uniform(key, fan_in: int, fan_out: int, dtype) -> Float[Array, "i o"]:
@@ -278,12 +278,9 @@ class CHN(AbstractHopfieldNetwork):
             (default 10, the papers').
         - `inner_damping`: their damping $\beta \in [0, 1)$ (default 0.5, the papers').
         """
-        if isinstance(inner_steps, bool) or not isinstance(inner_steps, int):
-            raise TypeError(f"inner_steps must be an integer, got {inner_steps!r}.")
-        if inner_steps < 1:
-            raise ValueError(f"inner_steps must be at least 1, got {inner_steps}.")
-        if not 0 <= inner_damping < 1:
-            raise ValueError(f"inner_damping must lie in [0, 1), got {inner_damping}.")
+        check_positive_int("inner_steps", inner_steps)
+        if not (is_finite_real(inner_damping) and 0 <= inner_damping < 1):
+            raise ValueError(f"inner_damping must lie in [0, 1), got {inner_damping!r}.")
         self._initialise(layer_sizes, key, activation, skips, dtype)
         self.inner_steps = inner_steps
         self.inner_damping = float(inner_damping)
