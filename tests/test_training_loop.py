@@ -193,6 +193,20 @@ def test_evaluate_pads_the_last_batch_and_matches_per_sample_solves():
     assert report["paper_iterations"]["max"] == float(np.max(eq.paper_iterations))
 
 
+def test_evaluate_takes_jax_arrays_and_bfloat16_images():
+    # NumPy does not count bfloat16 as floating point; the check must.
+    rng = np.random.default_rng(9)
+    model = hj.HAM((20, 16, 4), key=jax.random.key(4), dtype=jnp.float32)
+    images = jnp.asarray(rng.random((23, 20), dtype=np.float32)).astype(jnp.bfloat16)
+    labels = rng.integers(0, 4, 23)
+    options = TrainConfig(layer_sizes=(20, 16, 4)).solve_options(backward=False)
+    expected = evaluate(model, np.asarray(images.astype(jnp.float32)), labels, options)
+    for given in (images, np.asarray(images)):
+        report = evaluate(model, given, jnp.asarray(labels), options)
+        for column in ("correct", "paper_iterations", "steps"):
+            np.testing.assert_array_equal(report["per_sample"][column], expected["per_sample"][column])
+
+
 @pytest.mark.parametrize("change,error,message", [
     (dict(labels=lambda y: y + 0.5), ValueError, r"evaluate labels must be 23 integer class indices.*dtype float64"),
     (dict(labels=lambda y: np.eye(4, dtype=int)[y]), ValueError, r"\(not one-hot\), got shape \(23, 4\)"),

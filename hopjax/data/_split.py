@@ -1,5 +1,6 @@
 """What a split of a data set must hold: images and labels a network can learn from."""
 
+import jax.numpy as jnp
 import numpy as np
 
 from ._dataset import Dataset
@@ -23,7 +24,7 @@ def check_split(split: str, images, labels) -> tuple[np.ndarray, np.ndarray]:
             f"{split} images must be a non-empty (examples, pixels) array, got shape "
             f"{images.shape}."
         )
-    if not np.issubdtype(images.dtype, np.floating):
+    if not jnp.issubdtype(images.dtype, jnp.floating):  # bfloat16 too (NumPy's is not)
         raise TypeError(
             f"{split} images must be floating point (pixels scaled to [0, 1]), got dtype "
             f"{images.dtype}."
