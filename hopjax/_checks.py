@@ -53,12 +53,25 @@ def check_finite(tree: PyTree, what: str) -> PyTree:
     return eqx.error_if(tree, jnp.invert(finite), f"{message}.")
 
 
-def check_positive_int(name: str, value, *, allow_none: bool = False) -> None:
-    """``value`` must be a positive Python integer."""
+def check_positive_int(name: str, value, *, allow_none: bool = False) -> int | None:
+    """``value`` as a Python int, or an error: it must be a positive integer (Python or
+    NumPy; not a bool)."""
     if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        return None
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, (int, np.integer))
+        or value < 1
+    ):
         raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    return int(value)
+
+
+def as_python_int(value):
+    """A NumPy integer as a Python int, anything else unchanged (for the checks to
+    judge): the converter of integer `equinox.Module` fields, which must stay static
+    (a NumPy scalar would be traced as an array under `jax.jit`)."""
+    return int(value) if isinstance(value, np.integer) else value
 
 
 def check_flag(name: str, value) -> None:

@@ -278,7 +278,7 @@ class CHN(AbstractHopfieldNetwork):
             (default 10, the papers').
         - `inner_damping`: their damping $\beta \in [0, 1)$ (default 0.5, the papers').
         """
-        check_positive_int("inner_steps", inner_steps)
+        inner_steps = check_positive_int("inner_steps", inner_steps)
         if not (is_finite_real(inner_damping) and 0 <= inner_damping < 1):
             raise ValueError(f"inner_damping must lie in [0, 1), got {inner_damping!r}.")
         self._initialise(layer_sizes, key, activation, skips, dtype)

@@ -61,7 +61,7 @@ def spectral_radius(
     **Returns:** $\varrho(J)$, a scalar or one per sample.
     """
     fixed_point_map = iterated_map("spectral_radius", model, update, damping)
-    check_positive_int("spectral_radius iterations", iterations)
+    iterations = check_positive_int("spectral_radius iterations", iterations)
     if iterations < 2:
         raise ValueError(f"spectral_radius needs at least 2 iterations, got {iterations}.")
     x = check_input("spectral_radius", model, x)

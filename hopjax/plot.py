@@ -67,7 +67,7 @@ def residual_heatmap(ax, trace: np.ndarray, *, rtol: float = 1e-4, title: str = 
     trace = _as_trace(trace)
     if not 0 < rtol < 1:
         raise ValueError(f"rtol must lie in (0, 1), got {rtol!r}.")
-    check_positive_int("bins", bins)
+    bins = check_positive_int("bins", bins)
     samples, length = trace.shape
     log_residual = np.log10(np.clip(trace, 1e-12, None))
     edges = np.linspace(-9, 1, bins + 1)

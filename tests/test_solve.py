@@ -127,6 +127,32 @@ def test_half_precision_models_solve_and_differentiate_in_their_dtype(kind, dtyp
         )
 
 
+def test_numpy_integers_count_as_integers(getkey):
+    # Kept as Python ints: a NumPy scalar in a solver or backward mode would be traced
+    # as an array under jax.jit, where these counts must be static.
+    model = hj.CHN((10, 7, 4), key=getkey(), inner_steps=np.int64(6))
+    x = random_input(getkey(), 10, batch=3)
+    solvers = (hj.Anderson(history=np.int64(3)),)
+    backwards = (
+        hj.FixedPointAdjoint(max_steps=np.int64(300)),
+        hj.RecurrentBackprop(steps=np.int32(8)),
+        hj.UnrolledRecurrentBackprop(steps=np.int64(8)),
+        hj.GMRESAdjoint(restart=np.int64(10), max_steps=np.int64(50)),
+    )
+    counts = [model.inner_steps, solvers[0].history]
+    counts += [b.max_steps if hasattr(b, "max_steps") else b.steps for b in backwards]
+    assert all(type(c) is int for c in counts)
+    for backward in backwards:
+        loss = eqx.filter_jit(
+            lambda x, backward: hj.solve(
+                model, x, solver=solvers[0], backward=backward, max_steps=np.int64(50), trace=True
+            ).output.sum()
+        )
+        assert bool(jnp.all(jnp.isfinite(jax.grad(loss)(x, backward))))
+    assert hj.solve(model, x, max_steps=np.int64(50), trace=True).trace.shape == (3, 50)
+    assert hj.spectral_radius(model, x, hj.solve(model, x).states, iterations=np.int64(20)).shape == (3,)
+
+
 def test_single_sample_has_no_batch_axis(getkey):
     model = hj.HAM((6, 5, 3), key=getkey())
     eq = hj.solve(model, random_input(getkey(), 6))

@@ -156,9 +156,13 @@ def test_config_recipe_and_bad_settings():
             TrainConfig(**bad)
     # numpy numbers and paths are taken as the Python values JSON stores.
     taken = TrainConfig(learning_rate=np.float32(0.25), rtol=np.float64(1e-3),
-                        layer_sizes=np.array([784, 24, 10]), data_dir=pathlib.Path("/d"))
+                        layer_sizes=np.array([784, 24, 10]), data_dir=pathlib.Path("/d"),
+                        epochs=np.int64(3), batch_size=np.int32(32), seed=np.uint8(7),
+                        max_steps=np.int64(40), test_examples=np.int64(100))
     assert TrainConfig.from_dict(json.loads(taken.to_json())) == taken
     assert (taken.learning_rate, taken.rtol, taken.layer_sizes, taken.data_dir) == (0.25, 1e-3, (784, 24, 10), "/d")
+    counts = (taken.epochs, taken.batch_size, taken.seed, taken.max_steps, taken.test_examples)
+    assert counts == (3, 32, 7, 40, 100) and all(type(c) is int for c in counts)
     with pytest.raises(ValueError, match="Unknown training settings"):
         TrainConfig.from_dict({"epoch": 3})
 

@@ -7,7 +7,7 @@ import optimistix as optx
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Float, Int, PyTree, Scalar
 
-from .._checks import check_damping, check_flag, check_tolerances
+from .._checks import as_python_int, check_damping, check_flag, check_tolerances
 from ._monitor import (
     ConvergenceMonitor,
     init_monitor,
@@ -99,7 +99,7 @@ class Anderson(optx.AbstractFixedPointSolver):
 
     rtol: float = 1e-4
     atol: float = 0.0
-    history: int = 4
+    history: int = eqx.field(default=4, converter=as_python_int)
     regularisation: float = 1e-8
     damping: float = 0.0
     safeguard: bool = True

@@ -128,12 +128,15 @@ class TrainConfig:
             raise TypeError(f"dataset must be a string, got {self.dataset!r}.")
         if self.data_dir is not None and not isinstance(self.data_dir, str):
             raise TypeError(f"data_dir must be a string or a path, got {self.data_dir!r}.")
-        check_positive_int("epochs", self.epochs)
-        check_positive_int("batch_size", self.batch_size)
+        for name in ("epochs", "batch_size"):  # kept as Python ints: the settings are JSON
+            object.__setattr__(self, name, check_positive_int(name, getattr(self, name)))
         for name in ("max_steps", "backward_steps", "train_examples", "test_examples"):
-            check_positive_int(name, getattr(self, name), allow_none=True)
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
-            raise ValueError(f"seed must be an integer in [0, 2**63), got {self.seed!r}.")
+            count = check_positive_int(name, getattr(self, name), allow_none=True)
+            object.__setattr__(self, name, count)
+        seed = self.seed
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**63:
+            raise ValueError(f"seed must be an integer in [0, 2**63), got {seed!r}.")
+        object.__setattr__(self, "seed", int(seed))
         if self.learning_rate is not None:
             why = " (Madam scales weights by exp(±lr·3) per step)"
             rate = _in_unit_interval("learning_rate", self.learning_rate, why)

@@ -88,7 +88,7 @@ def evaluate(
         raise TypeError(f"evaluate: model must be a hopjax.HAM or hopjax.CHN, got {type(model).__name__}.")
     images, labels = check_split("evaluate", images, labels)
     check_labels_fit(model.layer_sizes[-1], labels)
-    check_positive_int("batch_size", batch_size)
+    batch_size = check_positive_int("batch_size", batch_size)
     n = len(images)
     options = {**solve_options, "trace": trace}
     batch_size = min(batch_size, n)

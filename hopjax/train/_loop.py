@@ -127,7 +127,7 @@ def train(
             f"train: config must be a hopjax.train.TrainConfig (TrainConfig(**settings) "
             f"or TrainConfig.from_dict), got {type(config).__name__}."
         )
-    check_positive_int("stop_after", stop_after, allow_none=True)
+    stop_after = check_positive_int("stop_after", stop_after, allow_none=True)
     check_flag("resume", resume)
     out = None if out_dir is None else pathlib.Path(out_dir)
     if out is not None:

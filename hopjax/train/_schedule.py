@@ -26,8 +26,8 @@ def epoch_linear_decay(
 
     **Returns:** an optax schedule, step count $\mapsto$ learning rate.
     """
-    check_positive_int("steps_per_epoch", steps_per_epoch)
-    check_positive_int("epochs", epochs)
+    steps_per_epoch = check_positive_int("steps_per_epoch", steps_per_epoch)
+    epochs = check_positive_int("epochs", epochs)
     if not 0 < initial < math.inf or not 0 <= final_factor < math.inf:
         raise ValueError(
             "epoch_linear_decay needs a positive finite initial rate and a finite "
