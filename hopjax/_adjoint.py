@@ -19,7 +19,7 @@ import lineax as lx
 import optimistix as optx
 from jaxtyping import PyTree
 
-from ._checks import as_python_int, check_positive_int, check_tolerances
+from ._checks import as_python_number, check_positive_int, check_tolerances
 
 
 class AbstractBackward(eqx.Module):
@@ -82,8 +82,8 @@ class FixedPointAdjoint(AbstractBackward):
     """
 
     solver: optx.AbstractFixedPointSolver | None = None
-    rtol: float = 1e-6
-    max_steps: int = eqx.field(default=500, converter=as_python_int)
+    rtol: float = eqx.field(default=1e-6, converter=as_python_number)
+    max_steps: int = eqx.field(default=500, converter=as_python_number)
 
     def __check_init__(self):
         check_tolerances("FixedPointAdjoint", self.rtol, 0.0)
@@ -118,7 +118,7 @@ class RecurrentBackprop(AbstractBackward):
     - `steps`: $K \ge 1$, the number of terms (default 8; $K = 1$ gives $w = g$).
     """
 
-    steps: int = eqx.field(default=8, converter=as_python_int)
+    steps: int = eqx.field(default=8, converter=as_python_number)
 
     def __check_init__(self):
         check_positive_int("RecurrentBackprop steps", self.steps)
@@ -152,7 +152,7 @@ class UnrolledRecurrentBackprop(AbstractBackward):
     - `steps`: $K \ge 1$ (default 8).
     """
 
-    steps: int = eqx.field(default=8, converter=as_python_int)
+    steps: int = eqx.field(default=8, converter=as_python_number)
 
     def __check_init__(self):
         check_positive_int("UnrolledRecurrentBackprop steps", self.steps)
@@ -197,10 +197,10 @@ class GMRESAdjoint(AbstractBackward):
         converged returns its last iterate (no error).
     """
 
-    rtol: float = 1e-6
-    atol: float = 1e-10
-    restart: int = eqx.field(default=20, converter=as_python_int)
-    max_steps: int = eqx.field(default=256, converter=as_python_int)
+    rtol: float = eqx.field(default=1e-6, converter=as_python_number)
+    atol: float = eqx.field(default=1e-10, converter=as_python_number)
+    restart: int = eqx.field(default=20, converter=as_python_number)
+    max_steps: int = eqx.field(default=256, converter=as_python_number)
 
     def __check_init__(self):
         check_tolerances("GMRESAdjoint", self.rtol, self.atol)

@@ -67,11 +67,16 @@ def check_positive_int(name: str, value, *, allow_none: bool = False) -> int | N
     return int(value)
 
 
-def as_python_int(value):
-    """A NumPy integer as a Python int, anything else unchanged (for the checks to
-    judge): the converter of integer `equinox.Module` fields, which must stay static
-    (a NumPy scalar would be traced as an array under `jax.jit`)."""
-    return int(value) if isinstance(value, np.integer) else value
+def as_python_number(value):
+    """A NumPy integer or float as the Python int or float it holds, anything else
+    unchanged (for the checks to judge): the converter of the number fields of solvers
+    and backward modes, which must stay static (a NumPy scalar would be traced as an
+    array under `jax.jit`)."""
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
 
 
 def check_flag(name: str, value) -> None:

@@ -165,7 +165,7 @@ def solve(
         )
     if rtol is not None:
         check_tolerances("solve", rtol, solver.atol)
-        solver = eqx.tree_at(lambda s: s.rtol, solver, rtol)
+        solver = eqx.tree_at(lambda s: s.rtol, solver, float(rtol))
     max_steps = check_positive_int("max_steps", max_steps)
     for name, flag in (("throw", throw), ("trace", trace), ("early_stop", early_stop)):
         check_flag(f"solve: {name}", flag)

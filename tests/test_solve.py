@@ -127,28 +127,36 @@ def test_half_precision_models_solve_and_differentiate_in_their_dtype(kind, dtyp
         )
 
 
-def test_numpy_integers_count_as_integers(getkey):
-    # Kept as Python ints: a NumPy scalar in a solver or backward mode would be traced
-    # as an array under jax.jit, where these counts must be static.
+def test_numpy_numbers_are_taken_as_python_numbers(getkey):
+    # Kept as Python numbers: a NumPy scalar in a solver or backward mode would be
+    # traced as an array under jax.jit, where these settings must be static.
     model = hj.CHN((10, 7, 4), key=getkey(), inner_steps=np.int64(6))
     x = random_input(getkey(), 10, batch=3)
-    solvers = (hj.Anderson(history=np.int64(3)),)
+    solvers = (
+        hj.Anderson(history=np.int64(3), rtol=np.float32(1e-4), damping=np.float64(0.0)),
+        hj.Picard(rtol=np.float64(1e-4), atol=np.float32(0.0), damping=np.float64(0.0)),
+    )
     backwards = (
-        hj.FixedPointAdjoint(max_steps=np.int64(300)),
+        hj.FixedPointAdjoint(max_steps=np.int64(300), rtol=np.float64(1e-6)),
         hj.RecurrentBackprop(steps=np.int32(8)),
         hj.UnrolledRecurrentBackprop(steps=np.int64(8)),
-        hj.GMRESAdjoint(restart=np.int64(10), max_steps=np.int64(50)),
+        hj.GMRESAdjoint(restart=np.int64(10), max_steps=np.int64(50), atol=np.float64(1e-10)),
     )
     counts = [model.inner_steps, solvers[0].history]
     counts += [b.max_steps if hasattr(b, "max_steps") else b.steps for b in backwards]
     assert all(type(c) is int for c in counts)
-    for backward in backwards:
-        loss = eqx.filter_jit(
-            lambda x, backward: hj.solve(
-                model, x, solver=solvers[0], backward=backward, max_steps=np.int64(50), trace=True
-            ).output.sum()
-        )
-        assert bool(jnp.all(jnp.isfinite(jax.grad(loss)(x, backward))))
+    numbers = [s.rtol for s in solvers] + [s.damping for s in solvers] + [backwards[0].rtol]
+    assert all(type(v) is float for v in numbers)
+
+    @eqx.filter_jit  # the solver and the backward mode are arguments, so not constants
+    def loss(x, solver, backward):
+        return hj.solve(
+            model, x, solver=solver, backward=backward, max_steps=np.int64(50), trace=True
+        ).output.sum()
+
+    for solver in solvers:
+        for backward in backwards:
+            assert bool(jnp.all(jnp.isfinite(jax.grad(loss)(x, solver, backward))))
     assert hj.solve(model, x, max_steps=np.int64(50), trace=True).trace.shape == (3, 50)
     assert hj.spectral_radius(model, x, hj.solve(model, x).states, iterations=np.int64(20)).shape == (3,)
 

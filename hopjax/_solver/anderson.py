@@ -7,7 +7,7 @@ import optimistix as optx
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Float, Int, PyTree, Scalar
 
-from .._checks import as_python_int, check_damping, check_flag, check_tolerances
+from .._checks import as_python_number, check_damping, check_flag, check_tolerances
 from ._monitor import (
     ConvergenceMonitor,
     init_monitor,
@@ -97,11 +97,11 @@ class Anderson(optx.AbstractFixedPointSolver):
     as in the papers' code.
     """
 
-    rtol: float = 1e-4
-    atol: float = 0.0
-    history: int = eqx.field(default=4, converter=as_python_int)
-    regularisation: float = 1e-8
-    damping: float = 0.0
+    rtol: float = eqx.field(default=1e-4, converter=as_python_number)
+    atol: float = eqx.field(default=0.0, converter=as_python_number)
+    history: int = eqx.field(default=4, converter=as_python_number)
+    regularisation: float = eqx.field(default=1e-8, converter=as_python_number)
+    damping: float = eqx.field(default=0.0, converter=as_python_number)
     safeguard: bool = True
     norm: Callable[[PyTree], Scalar] = two_norm
 

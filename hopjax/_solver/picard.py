@@ -5,7 +5,7 @@ import optimistix as optx
 from jax.flatten_util import ravel_pytree
 from jaxtyping import PyTree, Scalar
 
-from .._checks import check_damping, check_tolerances
+from .._checks import as_python_number, check_damping, check_tolerances
 from ._monitor import (
     ConvergenceMonitor,
     init_monitor,
@@ -33,9 +33,9 @@ class Picard(optx.AbstractFixedPointSolver):
     and ``early_stop`` (default True).
     """
 
-    rtol: float = 1e-4
-    atol: float = 0.0
-    damping: float = 0.0
+    rtol: float = eqx.field(default=1e-4, converter=as_python_number)
+    atol: float = eqx.field(default=0.0, converter=as_python_number)
+    damping: float = eqx.field(default=0.0, converter=as_python_number)
     norm: Callable[[PyTree], Scalar] = two_norm
 
     def __check_init__(self):
