@@ -68,10 +68,12 @@ def check_positive_int(name: str, value, *, allow_none: bool = False) -> int | N
 
 
 def as_python_number(value):
-    """A NumPy integer or float as the Python int or float it holds, anything else
-    unchanged (for the checks to judge): the converter of the number fields of solvers
-    and backward modes, which must stay static (a NumPy scalar would be traced as an
-    array under `jax.jit`)."""
+    """A NumPy scalar or concrete 0-d JAX array of integer or floating dtype as the
+    Python int or float it holds, anything else unchanged (for the checks to judge):
+    the converter of the number fields of solvers and backward modes, which must stay
+    static (an array would be traced under `jax.jit`)."""
+    if isinstance(value, jax.Array) and value.ndim == 0 and not _is_traced([value]):
+        value = np.asarray(value)[()]
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, np.floating):

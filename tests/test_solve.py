@@ -128,13 +128,13 @@ def test_half_precision_models_solve_and_differentiate_in_their_dtype(kind, dtyp
 
 
 def test_numpy_numbers_are_taken_as_python_numbers(getkey):
-    # Kept as Python numbers: a NumPy scalar in a solver or backward mode would be
-    # traced as an array under jax.jit, where these settings must be static.
+    # Kept as Python numbers: a NumPy scalar (or 0-d JAX array) in a solver or backward
+    # mode would be traced as an array under jax.jit, where these settings must be static.
     model = hj.CHN((10, 7, 4), key=getkey(), inner_steps=np.int64(6))
     x = random_input(getkey(), 10, batch=3)
     solvers = (
         hj.Anderson(history=np.int64(3), rtol=np.float32(1e-4), damping=np.float64(0.0)),
-        hj.Picard(rtol=np.float64(1e-4), atol=np.float32(0.0), damping=np.float64(0.0)),
+        hj.Picard(rtol=np.float64(1e-4), atol=jnp.float32(0.0), damping=jnp.asarray(0.0)),
     )
     backwards = (
         hj.FixedPointAdjoint(max_steps=np.int64(300), rtol=np.float64(1e-6)),
