@@ -96,6 +96,15 @@ def _implicit_bwd(
         grad_y,
         is_leaf=lambda v: v is None,
     )
+    return _parameter_cotangent(y_star, cotangent, params, fn, solver, backward, batch_axes)
+
+
+# Compiled on its own so that an eager `jax.grad` compiles the backward pass once: run
+# op by op, the adjoint solve's closures are new functions at every call, which
+# Optimistix's own jit would compile again each time. Inside an outer `jax.jit` it is
+# inlined.
+@eqx.filter_jit
+def _parameter_cotangent(y_star, cotangent, params, fn, solver, backward, batch_axes):
     if batch_axes is None:
         batched_fn = fn
     else:

@@ -229,3 +229,26 @@ def test_default_adjoint_does_not_inherit_the_forward_atol(solver, getkey):
     exact = eqx.filter_grad(loss)(model, hj.GMRESAdjoint(rtol=1e-12, atol=1e-14))
     for d, e in zip(jax.tree.leaves(default), jax.tree.leaves(exact)):
         assert float(jnp.linalg.norm(d - e)) <= 1e-5 * float(jnp.linalg.norm(e))
+
+
+@pytest.mark.parametrize("backward", [
+    hj.FixedPointAdjoint(), hj.GMRESAdjoint(), hj.RecurrentBackprop(), hj.UnrolledRecurrentBackprop(),
+])
+def test_an_eager_gradient_compiles_its_backward_pass_once(backward, getkey):
+    # Run op by op, the adjoint solve's closures were new functions at every call, and
+    # every jax.grad compiled the backward pass again (about 1 s for the papers' HAM).
+    compiles = []
+    jax.monitoring.register_event_duration_secs_listener(
+        lambda name, *_, **__: compiles.append(name)
+        if name == "/jax/core/compile/backend_compile_duration" else None
+    )
+    model = make_model("ham", DEPTHS[3], getkey())
+
+    def loss(x):
+        return jnp.sum(hj.solve(model, x, backward=backward).output ** 2)
+
+    jax.grad(loss)(random_input(getkey(), DEPTHS[3][0], batch=4))
+    first = len(compiles)
+    grad = jax.grad(loss)(random_input(getkey(), DEPTHS[3][0], batch=4))
+    assert first > 0 and len(compiles) == first, (first, len(compiles))
+    assert bool(jnp.all(jnp.isfinite(grad)))
