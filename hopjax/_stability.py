@@ -3,6 +3,7 @@ of the fixed-point map's Jacobian there."""
 
 from collections.abc import Sequence
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import optimistix as optx
@@ -68,34 +69,34 @@ def spectral_radius(
     states = check_states("spectral_radius", model, x, states)
     if key is None:
         key = jax.random.key(0)
-    if x.ndim == 2:
-        return jax.vmap(
-            lambda x, s: spectral_radius(
-                model, x, s, update=update, damping=damping, iterations=iterations,
-                key=key,
-            )
-        )(x, states)
+    return _power_iteration(fixed_point_map, update, iterations, model, x, states, key)
 
-    pattern = initial_states(model, update, states[0].dtype)
-    point = tuple(None if p is None else s for p, s in zip(pattern, states))
-    drive = input_drive(model, x)
 
-    def jvp(v):
-        return jax.jvp(lambda s: fixed_point_map(model, drive, s), (point,), (v,))[1]
+@eqx.filter_jit  # compiled once per map and shape, also when called eagerly
+def _power_iteration(fixed_point_map, update, iterations, model, x, states, key):
+    def one_sample(x, states):
+        pattern = initial_states(model, update, states[0].dtype)
+        point = tuple(None if p is None else s for p, s in zip(pattern, states))
+        drive = input_drive(model, x)
 
-    keys = jax.random.split(key, len(point))
-    start = tuple(
-        None if s is None else jax.random.normal(k, s.shape, s.dtype)
-        for k, s in zip(keys, point)
-    )
-    start_norm = optx.two_norm(start)
-    start = jax.tree.map(lambda a: a / start_norm, start)
+        def jvp(v):
+            return jax.jvp(lambda s: fixed_point_map(model, drive, s), (point,), (v,))[1]
 
-    def power_step(v, _):
-        w = jvp(v)
-        growth = optx.two_norm(w)
-        safe = jnp.maximum(growth, jnp.finfo(growth.dtype).tiny)  # J v = 0: radius 0
-        return jax.tree.map(lambda a: a / safe, w), jnp.log(growth)
+        keys = jax.random.split(key, len(point))
+        start = tuple(
+            None if s is None else jax.random.normal(k, s.shape, s.dtype)
+            for k, s in zip(keys, point)
+        )
+        start_norm = optx.two_norm(start)
+        start = jax.tree.map(lambda a: a / start_norm, start)
 
-    _, log_growth = jax.lax.scan(power_step, start, None, length=iterations)
-    return jnp.exp(jnp.mean(log_growth[iterations // 2 :]))
+        def power_step(v, _):
+            w = jvp(v)
+            growth = optx.two_norm(w)
+            safe = jnp.maximum(growth, jnp.finfo(growth.dtype).tiny)  # J v = 0: radius 0
+            return jax.tree.map(lambda a: a / safe, w), jnp.log(growth)
+
+        _, log_growth = jax.lax.scan(power_step, start, None, length=iterations)
+        return jnp.exp(jnp.mean(log_growth[iterations // 2 :]))
+
+    return jax.vmap(one_sample)(x, states) if x.ndim == 2 else one_sample(x, states)

@@ -92,3 +92,13 @@ def write_mnist_like(directory, n_train=256, n_test=128, seed=0):
         write_idx(directory / f"{prefix}-images-idx3-ubyte.gz", images)
         write_idx(directory / f"{prefix}-labels-idx1-ubyte.gz", labels)
     return directory
+
+
+def compile_log() -> list[str]:
+    """A list that grows by one entry each time XLA compiles a program from now on."""
+    compiles = []
+    jax.monitoring.register_event_duration_secs_listener(
+        lambda name, *_, **__: compiles.append(name)
+        if name == "/jax/core/compile/backend_compile_duration" else None
+    )
+    return compiles

@@ -6,7 +6,7 @@ import pytest
 
 import hopjax as hj
 
-from .helpers import DEPTHS, make_model, random_input
+from .helpers import compile_log, DEPTHS, make_model, random_input
 
 
 EXACT_MODES = {
@@ -237,11 +237,7 @@ def test_default_adjoint_does_not_inherit_the_forward_atol(solver, getkey):
 def test_an_eager_gradient_compiles_its_backward_pass_once(backward, getkey):
     # Run op by op, the adjoint solve's closures were new functions at every call, and
     # every jax.grad compiled the backward pass again (about 1 s for the papers' HAM).
-    compiles = []
-    jax.monitoring.register_event_duration_secs_listener(
-        lambda name, *_, **__: compiles.append(name)
-        if name == "/jax/core/compile/backend_compile_duration" else None
-    )
+    compiles = compile_log()
     model = make_model("ham", DEPTHS[3], getkey())
 
     def loss(x):

@@ -8,7 +8,7 @@ import pytest
 
 import hopjax as hj
 
-from .helpers import as_numpy, DEPTHS, make_model, random_input
+from .helpers import as_numpy, compile_log, DEPTHS, make_model, random_input
 from .reference import DenseReference
 
 
@@ -132,3 +132,16 @@ def test_spectral_radius_rejects_bad_arguments(getkey):
         hj.spectral_radius(model, x, states, damping=1.5)
     with pytest.raises(ValueError, match="spectral_radius"):
         hj.spectral_radius(model, x, states[:1])
+
+
+def test_an_eager_spectral_radius_compiles_once(getkey):
+    # Its scan's body was a new closure at every eager call, compiled each time.
+    compiles = compile_log()
+    model = make_model("chn", DEPTHS[3], getkey())
+    x = random_input(getkey(), DEPTHS[3][0], batch=3)
+    states = hj.solve(model, x).states
+    first = hj.spectral_radius(model, x, states, update="synchronous")
+    before = len(compiles)
+    again = hj.spectral_radius(model, x, states, update="synchronous")
+    assert len(compiles) == before
+    np.testing.assert_array_equal(first, again)

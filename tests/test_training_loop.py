@@ -13,7 +13,7 @@ import hopjax as hj
 from hopjax.data import load_dataset
 from hopjax.train import CheckpointError, evaluate, train, TrainConfig
 
-from .helpers import write_mnist_like
+from .helpers import compile_log, write_mnist_like
 
 
 SMALL = dict(layer_sizes=(784, 24, 10), train_examples=256, test_examples=128)
@@ -168,11 +168,7 @@ def test_config_recipe_and_bad_settings():
 
 
 def test_nothing_compiles_after_the_first_epoch(data_dir, tmp_path):
-    compiles = []
-    jax.monitoring.register_event_duration_secs_listener(
-        lambda name, *_, **__: compiles.append(name)
-        if name == "/jax/core/compile/backend_compile_duration" else None
-    )
+    compiles = compile_log()
     per_epoch = []
     config = TrainConfig(epochs=3, data_dir=str(data_dir), layer_sizes=(784, 19, 10),
                          train_examples=256, test_examples=100)
