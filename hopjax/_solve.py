@@ -175,9 +175,28 @@ def solve(
     x = check_finite(x.astype(dtype), "The input x")
     model = check_finite(model, "The model")
 
+    equilibrium = _equilibrium(
+        model, x, fixed_point_map, update, solver, backward, max_steps, trace, early_stop
+    )
+    if throw:
+        failed = jnp.sum(~equilibrium.converged)
+        total = equilibrium.converged.size
+        if isinstance(failed, jax.core.Tracer):
+            jax.debug.callback(_raise_if_failed, failed, total)
+        else:
+            _raise_if_failed(int(failed), total)
+    return equilibrium
+
+
+@eqx.filter_jit
+def _equilibrium(
+    model, x, fixed_point_map, update, solver, backward, max_steps, trace, early_stop
+) -> Equilibrium:
+    """`solve` after its checks, compiled as one program (also when `solve` is called
+    eagerly: a new shape then compiles once, not op by op)."""
     fn = _SolverFn(fixed_point_map)
     options = {"trace_length": max_steps if trace else 0, "early_stop": early_stop}
-    y0 = initial_states(model, update, dtype)
+    y0 = initial_states(model, update, x.dtype)
 
     batched = x.ndim == 2
 
@@ -207,7 +226,7 @@ def solve(
         monitor.first_converged - 2,
         max_steps - 1,
     )
-    equilibrium = Equilibrium(
+    return Equilibrium(
         states=states,
         num_steps=num_steps,
         residual=monitor.relative_change,
@@ -215,14 +234,6 @@ def solve(
         paper_iterations=paper,
         trace=monitor.trace if trace else None,
     )
-    if throw:
-        failed = jnp.sum(~converged)
-        total = converged.size
-        if isinstance(failed, jax.core.Tracer):
-            jax.debug.callback(_raise_if_failed, failed, total)
-        else:
-            _raise_if_failed(int(failed), total)
-    return equilibrium
 
 
 class _SolverFn(eqx.Module):
