@@ -163,6 +163,26 @@ def check_state_count(name: str, model: "AbstractHopfieldNetwork", states) -> tu
     return states
 
 
+def check_one_sample(name: str, model: "AbstractHopfieldNetwork", drive, states) -> None:
+    """The arguments of a per-sample map: ``drive`` and ``states`` one array of shape
+    ``(d_j,)`` per state layer (``None`` allowed among ``states``). A batch is named as
+    such, with the advice to `jax.vmap`, instead of failing inside a matrix product."""
+    sizes = model.layer_sizes[1:]
+    for what, arrays in (("drive", drive), ("states", states)):
+        arrays = tuple(arrays)
+        if len(arrays) != len(sizes):
+            raise ValueError(
+                f"{name} needs {what} with one array per state layer ({len(sizes)}), "
+                f"got {len(arrays)}."
+            )
+        for layer, (array, width) in enumerate(zip(arrays, sizes), start=1):
+            if array is not None and jnp.shape(array) != (width,):
+                raise ValueError(
+                    f"{name} works on one sample: {what}[{layer - 1}] must have shape "
+                    f"({width},), got {jnp.shape(array)}. jax.vmap it for a batch."
+                )
+
+
 def is_finite_real(value) -> bool:
     """Whether ``value`` is a finite real number (Python, NumPy or a 0-d JAX array; not
     a bool, a string or None)."""

@@ -11,7 +11,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ._checks import check_damping
+from ._checks import check_damping, check_one_sample
 from ._custom_types import Drive, States
 from ._model import AbstractHopfieldNetwork, CHN
 
@@ -57,6 +57,7 @@ def layer_fields(
 
     **Returns:** a dict `{j: C_j}` over `layers`.
     """
+    check_one_sample("layer_fields", model, drive, activations)
     wanted = set(layers)
     fields = {j: drive[j - 1] for j in layers}
     for i, j, w in model.edges:
@@ -89,6 +90,7 @@ def synchronous_map(
 
     **Returns:** the new `(s_1, ..., s_L)`.
     """
+    check_one_sample("synchronous_map", model, drive, states)
     layers = range(1, len(states) + 1)
     fields = layer_fields(model, drive, _activations(model, states), layers)
     return tuple(model.layer_update(states[j - 1], fields[j]) for j in layers)
@@ -143,6 +145,7 @@ def local_equilibria(
 
     **Returns:** `states` with every layer in `layers` replaced.
     """
+    check_one_sample("local_equilibria", model, drive, states)
     fields = layer_fields(model, drive, _activations(model, states), layers)
     new = list(states)
     for j in layers:
@@ -173,6 +176,7 @@ def even_odd_map(model: AbstractHopfieldNetwork, drive: Drive, states: States) -
 
     **Returns:** the new states, with the same `None` pattern.
     """
+    check_one_sample("even_odd_map", model, drive, states)
     num_layers = len(states)
     full = local_equilibria(model, drive, states, auxiliary_layers(num_layers))
     full = local_equilibria(model, drive, full, modelled_layers(num_layers))
@@ -194,6 +198,7 @@ def reconstruct_states(
     **Returns:** every layer's state, the missing ones at their local equilibrium
     given the others (`states` unchanged if none is missing).
     """
+    check_one_sample("reconstruct_states", model, drive, states)
     missing = tuple(j for j, s in enumerate(states, start=1) if s is None)
     return local_equilibria(model, drive, states, missing) if missing else states
 

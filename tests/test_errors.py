@@ -188,6 +188,35 @@ def test_energy_of_a_batch_says_to_vmap(model, x):
         hj.energy(model, x, states)
 
 
+@pytest.mark.parametrize("kind", ["ham", "chn"])
+@pytest.mark.parametrize("name", [
+    "synchronous_map", "even_odd_map", "reconstruct_states", "local_equilibria", "layer_fields",
+])
+def test_maps_of_a_batch_say_to_vmap(kind, name, x):
+    # Per-sample maps failed inside a matrix product ("dot_general requires contracting
+    # dimensions to have the same shape"), or, for an even-odd CHN's reconstruct_states,
+    # passed a batch through unchecked.
+    model = {"ham": hj.HAM, "chn": hj.CHN}[kind]((6, 5, 4, 3), key=jax.random.PRNGKey(0))
+    drive = jax.vmap(hj.input_drive, in_axes=(None, 0))(model, x)
+    states = hj.solve(model, x, update="synchronous").states
+    call = {
+        "synchronous_map": lambda d, s: hj.synchronous_map(model, d, s),
+        "even_odd_map": lambda d, s: hj.even_odd_map(model, d, s),
+        "reconstruct_states": lambda d, s: hj.reconstruct_states(model, d, s),
+        "local_equilibria": lambda d, s: hj.local_equilibria(model, d, s, (2,)),
+        "layer_fields": lambda d, s: hj.layer_fields(model, d, s, (2,)),
+    }[name]
+    one = jax.tree.map(lambda a: a[0], (drive, states))
+    call(*one)  # one sample is fine
+    one_sample = rf"{name} works on one sample: "
+    with pytest.raises(ValueError, match=one_sample + r"drive\[0\] must have shape \(5,\), got \(4, 5\)\. jax.vmap"):
+        call(drive, states)
+    with pytest.raises(ValueError, match=one_sample + r"states\[2\] must have shape \(3,\), got \(4, 3\)"):
+        call(one[0], (*one[1][:2], states[2]))
+    with pytest.raises(ValueError, match=rf"{name} needs states with one array per state layer \(3\), got 2"):
+        call(one[0], one[1][:2])
+
+
 @pytest.mark.parametrize("solver,backward,message", [
     (optx.FixedPointIteration(1e-4, 0.0), hj.FixedPointAdjoint(), "per-sample convergence"),
     (hj.Picard(), optx.ImplicitAdjoint(), "backward must be a hopjax backward mode"),
