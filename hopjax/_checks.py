@@ -176,10 +176,13 @@ def check_one_sample(name: str, model: "AbstractHopfieldNetwork", drive, states)
                 f"got {len(arrays)}."
             )
         for layer, (array, width) in enumerate(zip(arrays, sizes), start=1):
-            if array is not None and jnp.shape(array) != (width,):
+            shape = jnp.shape(array)
+            if array is not None and shape != (width,):
+                batch = len(shape) > 1 and shape[-1] == width
                 raise ValueError(
-                    f"{name} works on one sample: {what}[{layer - 1}] must have shape "
-                    f"({width},), got {jnp.shape(array)}. jax.vmap it for a batch."
+                    (f"{name} works on one sample: " if batch else f"{name}: ")
+                    + f"{what}[{layer - 1}] must have shape ({width},), got {shape}."
+                    + (" jax.vmap it for a batch." if batch else "")
                 )
 
 

@@ -213,6 +213,8 @@ def test_maps_of_a_batch_say_to_vmap(kind, name, x):
         call(drive, states)
     with pytest.raises(ValueError, match=one_sample + r"states\[2\] must have shape \(3,\), got \(4, 3\)"):
         call(one[0], (*one[1][:2], states[2]))
+    with pytest.raises(ValueError, match=rf"^{name}: states\[1\] must have shape \(4,\), got \(3,\)\.$"):
+        call(one[0], (one[1][0], one[1][2], one[1][2]))  # one sample, a wrong width
     with pytest.raises(ValueError, match=rf"{name} needs states with one array per state layer \(3\), got 2"):
         call(one[0], one[1][:2])
 
