@@ -116,9 +116,38 @@ def check_layer_sizes(layer_sizes) -> tuple[int, ...]:
     return tuple(checked)
 
 
+def check_model(name: str, model) -> None:
+    """``model`` must be a hopjax network (a `hopjax.HAM` or `hopjax.CHN`)."""
+    from ._model import AbstractHopfieldNetwork  # here: the model module uses these checks
+
+    if not isinstance(model, AbstractHopfieldNetwork):
+        raise TypeError(
+            f"{name}: model must be a hopjax.HAM or hopjax.CHN, got {type(model).__name__}."
+        )
+
+
+def _sequence(name: str, what: str, value) -> tuple:
+    """``value`` as a tuple, or a `TypeError` naming ``what`` for a non-sequence."""
+    try:
+        return tuple(value)
+    except TypeError:
+        raise TypeError(
+            f"{name}: {what} must be a sequence of arrays, one per state layer, got "
+            f"{type(value).__name__}."
+        ) from None
+
+
 def check_input(name: str, model: "AbstractHopfieldNetwork", x, *, batch: bool = True) -> Array:
-    """``x`` as an array: floating point, ``(d0,)`` or (with ``batch``) ``(batch, d0)``."""
-    x = jnp.asarray(x)
+    """``model`` a hopjax network and ``x`` an array: floating point, ``(d0,)`` or (with
+    ``batch``) ``(batch, d0)``."""
+    check_model(name, model)
+    try:
+        x = jnp.asarray(x)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{name}: x must be a floating-point array (pixels scaled to [0, 1]), got "
+            f"{type(x).__name__}."
+        ) from None
     if not jnp.issubdtype(x.dtype, jnp.floating):
         raise TypeError(
             f"{name}: x must be a floating-point array (pixels scaled to [0, 1]), got "
@@ -154,7 +183,7 @@ def check_states(name: str, model: "AbstractHopfieldNetwork", x: Array, states) 
 
 def check_state_count(name: str, model: "AbstractHopfieldNetwork", states) -> tuple:
     """``states`` as a tuple, which must hold one array per state layer of ``model``."""
-    states = tuple(states)
+    states = _sequence(name, "states", states)
     if len(states) != model.num_state_layers:
         raise ValueError(
             f"{name} needs one state per state layer ({model.num_state_layers}), got "
@@ -167,17 +196,20 @@ def check_one_sample(name: str, model: "AbstractHopfieldNetwork", drive, states)
     """The arguments of a per-sample map: ``drive`` and ``states`` one array of shape
     ``(d_j,)`` per state layer (``None`` allowed among ``states``). A batch is named as
     such, with the advice to `jax.vmap`, instead of failing inside a matrix product."""
+    check_model(name, model)
     sizes = model.layer_sizes[1:]
     for what, arrays in (("drive", drive), ("states", states)):
-        arrays = tuple(arrays)
+        arrays = _sequence(name, what, arrays)
         if len(arrays) != len(sizes):
             raise ValueError(
                 f"{name} needs {what} with one array per state layer ({len(sizes)}), "
                 f"got {len(arrays)}."
             )
         for layer, (array, width) in enumerate(zip(arrays, sizes), start=1):
+            if array is None:
+                continue
             shape = jnp.shape(array)
-            if array is not None and shape != (width,):
+            if shape != (width,):
                 batch = len(shape) > 1 and shape[-1] == width
                 raise ValueError(
                     (f"{name} works on one sample: " if batch else f"{name}: ")

@@ -11,7 +11,14 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ._checks import check_damping, check_one_sample
+from ._checks import (
+    check_damping,
+    check_input,
+    check_model,
+    check_one_sample,
+    check_positive_int,
+    is_finite_real,
+)
 from ._custom_types import Drive, States
 from ._model import AbstractHopfieldNetwork, CHN
 
@@ -30,6 +37,7 @@ def input_drive(model: AbstractHopfieldNetwork, x: Float[Array, " d0"]) -> Drive
     **Returns:** the drive `(drive_1, ..., drive_L)`, one array of shape `(d_j,)` per
     state layer: the bias, plus $\rho(x) U_{0j}$ for the layers connected to the input.
     """
+    x = check_input("input_drive", model, x)
     rho_x = model.activation(x)
     drive = list(model.biases)
     for i, j, w in model.edges:
@@ -106,6 +114,7 @@ def modelled_layers(num_state_layers: int) -> tuple[int, ...]:
     **Returns:** the 1-based indices $L, L - 2, \dots$ in increasing order, e.g.
     `(2,)` for $L = 2$ and `(1, 3)` for $L = 3$.
     """
+    num_state_layers = check_positive_int("num_state_layers", num_state_layers)
     return tuple(range(num_state_layers, 0, -2))[::-1]
 
 
@@ -119,6 +128,7 @@ def auxiliary_layers(num_state_layers: int) -> tuple[int, ...]:
     **Returns:** the 1-based indices $L - 1, L - 3, \dots$ in increasing order, e.g.
     `(1,)` for $L = 2$ and `(2,)` for $L = 3$.
     """
+    num_state_layers = check_positive_int("num_state_layers", num_state_layers)
     return tuple(range(num_state_layers - 1, 0, -2))[::-1]
 
 
@@ -218,6 +228,7 @@ def initial_states(
     **Returns:** `(s_1, ..., s_L)`, zeros of shape `(d_j,)` or `None` for a layer that
     is not part of the fixed-point state.
     """
+    check_model("initial_states", model)
     if update not in UPDATE_MAPS:
         raise ValueError(
             f"initial_states: update must be one of {sorted(UPDATE_MAPS)}, got {update!r}."
@@ -260,8 +271,13 @@ def damped_map(fixed_point_map, step_size: float):
     **Returns:** a map with the same signature as `fixed_point_map` (an
     `equinox.Module`, so it can be passed through `jax.jit`).
     """
-    if not 0 < step_size <= 1:
-        raise ValueError(f"step_size must lie in (0, 1], got {step_size}.")
+    if not callable(fixed_point_map):
+        raise TypeError(
+            "damped_map needs a map (model, drive, states) -> states, got "
+            f"{fixed_point_map!r}."
+        )
+    if not (is_finite_real(step_size) and 0 < step_size <= 1):
+        raise ValueError(f"step_size must lie in (0, 1], got {step_size!r}.")
     return _DampedMap(fixed_point_map, float(step_size))
 
 

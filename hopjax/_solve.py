@@ -12,6 +12,7 @@ from ._checks import (
     check_finite,
     check_flag,
     check_input,
+    check_model,
     check_positive_int,
     check_tolerances,
 )
@@ -148,10 +149,7 @@ def solve(
     `ValueError` for a non-finite input or parameter (at run time under `jax.jit`);
     [`hopjax.NonConvergenceError`][] with `throw=True`.
     """
-    if not isinstance(model, AbstractHopfieldNetwork):
-        raise TypeError(
-            f"model must be a hopjax.HAM or hopjax.CHN, got {type(model).__name__}."
-        )
+    check_model("solve", model)
     fixed_point_map = iterated_map("solve", model, update, damping)
     solver = Anderson() if solver is None else solver
     check_solver_and_backward(solver, backward)

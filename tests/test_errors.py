@@ -188,6 +188,32 @@ def test_energy_of_a_batch_says_to_vmap(model, x):
         hj.energy(model, x, states)
 
 
+def test_public_functions_name_arguments_of_the_wrong_kind(model, x):
+    # Each failed with an AttributeError or a bare TypeError from deep inside.
+    eq = hj.solve(model, x)
+    one = (hj.input_drive(model, x[0]), tuple(s[0] for s in eq.states))
+    cases = [
+        (lambda: hj.energy(None, x[0], one[1]), "energy: model must be a hopjax.HAM or hopjax.CHN, got NoneType"),
+        (lambda: hj.equation_residual("ham", x, eq.states), "equation_residual: model must be a hopjax.HAM"),
+        (lambda: hj.spectral_radius(None, x, eq.states), "spectral_radius: model must be a hopjax.HAM"),
+        (lambda: hj.input_drive(None, x[0]), "input_drive: model must be a hopjax.HAM"),
+        (lambda: hj.initial_states(None, "even_odd", jnp.float32), "initial_states: model must be"),
+        (lambda: hj.synchronous_map(None, *one), "synchronous_map: model must be a hopjax.HAM"),
+        (lambda: hj.even_odd_map(model, None, one[1]), "even_odd_map: drive must be a sequence of arrays"),
+        (lambda: hj.synchronous_map(model, one[0], None), "synchronous_map: states must be a sequence"),
+        (lambda: hj.energy(model, x[0], None), "energy: states must be a sequence of arrays, one per"),
+        (lambda: hj.solve(model, None), r"solve: x must be a floating-point array .*got NoneType"),
+        (lambda: hj.solve(model, "abc"), r"solve: x must be a floating-point array .*got str"),
+        (lambda: hj.input_drive(model, "abc"), r"input_drive: x must be a floating-point array"),
+        (lambda: hj.damped_map(hj.synchronous_map, "0.5"), r"step_size must lie in \(0, 1\], got '0.5'"),
+        (lambda: hj.damped_map("synchronous", 0.5), "damped_map needs a map"),
+        (lambda: hj.modelled_layers(None), "num_state_layers must be a positive integer, got None"),
+    ]
+    for call, message in cases:
+        with pytest.raises((TypeError, ValueError), match=message):
+            call()
+
+
 @pytest.mark.parametrize("kind", ["ham", "chn"])
 @pytest.mark.parametrize("name", [
     "synchronous_map", "even_odd_map", "reconstruct_states", "local_equilibria", "layer_fields",

@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 
 import hopjax as hj
 
-from .._checks import check_positive_int
+from .._checks import check_model, check_positive_int
 from ..data import check_split
 
 
@@ -84,8 +84,7 @@ def evaluate(
     [`hopjax.data.check_split`][] refuses, and for labels outside the output layer's
     units.
     """
-    if not isinstance(model, hj.AbstractHopfieldNetwork):
-        raise TypeError(f"evaluate: model must be a hopjax.HAM or hopjax.CHN, got {type(model).__name__}.")
+    check_model("evaluate", model)
     images, labels = check_split("evaluate", images, labels)
     check_labels_fit(model.layer_sizes[-1], labels)
     batch_size = check_positive_int("batch_size", batch_size)
