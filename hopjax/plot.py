@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._checks import check_positive_int
+from ._checks import check_positive_int, is_finite_real
 
 
 def _as_trace(trace) -> np.ndarray:
@@ -65,7 +65,7 @@ def residual_heatmap(ax, trace: np.ndarray, *, rtol: float = 1e-4, title: str = 
     from matplotlib.colors import LogNorm
 
     trace = _as_trace(trace)
-    if not 0 < rtol < 1:
+    if not (is_finite_real(rtol) and 0 < rtol < 1):
         raise ValueError(f"rtol must lie in (0, 1), got {rtol!r}.")
     bins = check_positive_int("bins", bins)
     samples, length = trace.shape

@@ -77,6 +77,15 @@ def test_bad_madam_arguments():
     for rate in (float("nan"), float("inf"), 0.0, -0.01):
         with pytest.raises(ValueError, match=f"learning_rate must be a positive finite number .*got {rate}"):
             madam(rate)
+    # a string or None rate was taken, and failed at the first update
+    for rate in ("0.01", None, True):
+        with pytest.raises(ValueError, match=f"learning_rate must be a positive finite number .*got {rate!r}"):
+            madam(rate)
+    with pytest.raises(ValueError, match="got p_scale='1024', g_bound=3.0, beta=0.999"):
+        madam(0.01, p_scale="1024")
+    with pytest.raises(ValueError, match="beta=None"):
+        madam(0.01, beta=None)
+    assert madam(np.float32(0.01)) is not None and madam(lambda count: 0.01) is not None
 
 
 @pytest.mark.parametrize("arguments, message", [
@@ -85,6 +94,8 @@ def test_bad_madam_arguments():
     ((0.01, 10, 10, -1.0), "final_factor=-1.0"),
     ((0.01, 2.5, 10), "steps_per_epoch must be a positive integer, got 2.5"),
     ((0.01, 10, 0), "epochs must be a positive integer, got 0"),
+    (("0.01", 10, 10), "positive finite initial rate .* got initial='0.01'"),
+    ((0.01, 10, 10, None), "final_factor=None"),
 ])
 def test_bad_schedule_arguments(arguments, message):
     with pytest.raises(ValueError, match=message):

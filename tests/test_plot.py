@@ -48,6 +48,7 @@ def test_residual_heatmap_draws(tmp_path):
     (np.zeros((0, 30)), {}, r"got shape \(0, 30\)"),
     (np.full((4, 30), 1e-3), {"rtol": 0.0}, r"rtol must lie in \(0, 1\), got 0.0"),
     (np.full((4, 30), 1e-3), {"bins": 0}, "bins must be a positive integer, got 0"),
+    (np.full((4, 30), 1e-3), {"rtol": "1e-4"}, r"rtol must lie in \(0, 1\), got '1e-4'"),
 ])
 def test_residual_heatmap_refuses_what_it_cannot_draw(trace, options, message):
     # before 2026-12-05: a cryptic unpacking error, a ZeroDivisionError, or a panel

@@ -68,3 +68,10 @@ def test_step_leaves_the_model_and_the_batch_usable(getkey):
         assert not array.is_deleted()
     trained, opt_state, _ = step(trained, opt_state, x, labels)  # the same batch again
     assert np.isfinite(float(hj.solve(model, x).output.sum()))
+
+
+def test_make_train_step_refuses_what_would_fail_at_the_first_step():
+    with pytest.raises(TypeError, match="needs an optax.GradientTransformation .* got NoneType"):
+        make_train_step(None)
+    with pytest.raises(TypeError, match=r"\['updat'\] are not options of hopjax.solve"):
+        make_train_step(madam(0.01), updat="even_odd")  # a typo, found only when traced

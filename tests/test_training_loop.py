@@ -72,6 +72,8 @@ def test_checkpoint_errors_name_the_problem(data_dir, tmp_path):
         train(config.to_dict(), tmp_path / "none")
     with pytest.raises(TypeError, match="resume must be True or False, got 'no'"):
         train(config, tmp_path / "none", resume="no")
+    with pytest.raises(TypeError, match="progress must be True or False, got 'no'"):
+        train(config, tmp_path / "none", progress="no")
     for stop_after in (0, -1, 1.5):
         with pytest.raises(ValueError, match=f"stop_after must be a positive integer, got {stop_after}"):
             train(config, tmp_path / "none", stop_after=stop_after)
@@ -217,6 +219,7 @@ def test_evaluate_takes_jax_arrays_and_bfloat16_images():
     (dict(images=lambda x: np.where(x > 0.9, np.inf, x)), ValueError, "evaluate images contain NaN or Inf"),
     (dict(batch_size=True), ValueError, "batch_size must be a positive integer, got True"),
     (dict(model=None), TypeError, "evaluate: model must be a hopjax.HAM or hopjax.CHN, got NoneType"),
+    (dict(progress="no"), TypeError, "evaluate: progress must be True or False, got 'no'"),
 ])
 def test_evaluate_refuses_what_it_cannot_score(change, error, message):
     rng = np.random.default_rng(8)
@@ -228,7 +231,8 @@ def test_evaluate_refuses_what_it_cannot_score(change, error, message):
     model = change.get("model", model)
     options = TrainConfig(layer_sizes=(20, 16, 4)).solve_options(backward=False)
     with pytest.raises(error, match=message):
-        evaluate(model, images, labels, options, batch_size=batch_size)
+        evaluate(model, images, labels, options, batch_size=batch_size,
+                 progress=change.get("progress", False))
 
 
 @pytest.mark.parametrize("split,change,message", [

@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 
 import hopjax as hj
 
-from .._checks import check_model, check_positive_int
+from .._checks import check_flag, check_model, check_positive_int
 from ..data import check_split
 
 
@@ -85,6 +85,7 @@ def evaluate(
     units.
     """
     check_model("evaluate", model)
+    check_flag("evaluate: progress", progress)
     images, labels = check_split("evaluate", images, labels)
     check_labels_fit(model.layer_sizes[-1], labels)
     batch_size = check_positive_int("batch_size", batch_size)

@@ -129,6 +129,7 @@ def train(
         )
     stop_after = check_positive_int("stop_after", stop_after, allow_none=True)
     check_flag("resume", resume)
+    check_flag("progress", progress)
     out = None if out_dir is None else pathlib.Path(out_dir)
     if out is not None:
         if out.exists() and not out.is_dir():

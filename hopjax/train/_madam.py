@@ -1,15 +1,15 @@
 r"""Madam: multiplicative weight updates (Bernstein, Vahdat, Yue & Liu 2020), as the
 papers' code implements it (``hopdeq/madam.py``)."""
 
-import math
 from collections.abc import Callable
-from numbers import Real
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
 from jaxtyping import Array, PyTree
+
+from .._checks import is_finite_real
 
 
 class MadamState(NamedTuple):
@@ -65,15 +65,20 @@ def madam(
     **Returns:** an `optax.GradientTransformation` whose `update(grads, state, params)`
     requires `params`.
     """
-    if isinstance(learning_rate, Real) and not 0 < learning_rate < math.inf:
+    if not callable(learning_rate) and not (
+        is_finite_real(learning_rate) and learning_rate > 0
+    ):
         raise ValueError(
             f"madam's learning_rate must be a positive finite number (or a schedule), got "
             f"{learning_rate!r}."
         )
-    if not p_scale > 0 or not g_bound > 0 or not 0 <= beta < 1:
+    numbers = (p_scale, g_bound, beta)
+    if not all(map(is_finite_real, numbers)) or not (
+        p_scale > 0 and g_bound > 0 and 0 <= beta < 1
+    ):
         raise ValueError(
             f"madam needs p_scale > 0, g_bound > 0 and beta in [0, 1); got "
-            f"p_scale={p_scale}, g_bound={g_bound}, beta={beta}."
+            f"p_scale={p_scale!r}, g_bound={g_bound!r}, beta={beta!r}."
         )
 
     def own_rms(params):

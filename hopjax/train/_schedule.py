@@ -1,11 +1,9 @@
 """The papers' learning-rate schedule."""
 
-import math
-
 import jax.numpy as jnp
 import optax
 
-from .._checks import check_positive_int
+from .._checks import check_positive_int, is_finite_real
 
 
 def epoch_linear_decay(
@@ -28,7 +26,9 @@ def epoch_linear_decay(
     """
     steps_per_epoch = check_positive_int("steps_per_epoch", steps_per_epoch)
     epochs = check_positive_int("epochs", epochs)
-    if not 0 < initial < math.inf or not 0 <= final_factor < math.inf:
+    if not (is_finite_real(initial) and initial > 0) or not (
+        is_finite_real(final_factor) and final_factor >= 0
+    ):
         raise ValueError(
             "epoch_linear_decay needs a positive finite initial rate and a finite "
             f"final_factor >= 0, got initial={initial!r}, final_factor={final_factor!r}."

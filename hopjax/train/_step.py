@@ -1,6 +1,7 @@
 """The papers' loss and one jit-compiled training step (forward solve, implicit
 backward, optimiser update)."""
 
+import inspect
 from typing import Any
 
 import equinox as eqx
@@ -70,6 +71,19 @@ def make_train_step(optimiser: optax.GradientTransformation, *, mesh=None, **sol
     `opt_state` (the new state takes its buffers): do not reuse the one passed in. The
     model, `x` and `labels` stay valid.
     """
+
+    if not (callable(getattr(optimiser, "init", None)) and callable(getattr(optimiser, "update", None))):
+        raise TypeError(
+            "make_train_step needs an optax.GradientTransformation (e.g. "
+            f"hopjax.train.madam(0.01)), got {type(optimiser).__name__}."
+        )
+    known = set(inspect.signature(hj.solve).parameters) - {"model", "x"}
+    unknown = sorted(set(solve_options) - known)
+    if unknown:
+        raise TypeError(
+            f"make_train_step: {unknown} are not options of hopjax.solve (it takes "
+            f"{sorted(known)})."
+        )
 
     def gradients_and_metrics(model, x, labels):
         grad_fn = eqx.filter_value_and_grad(loss_and_accuracy, has_aux=True)
