@@ -3,6 +3,8 @@
 
 import math
 import operator
+import os
+import pathlib
 from typing import TYPE_CHECKING
 
 import equinox as eqx
@@ -216,6 +218,16 @@ def check_one_sample(name: str, model: "AbstractHopfieldNetwork", drive, states)
                     + f"{what}[{layer - 1}] must have shape ({width},), got {shape}."
                     + (" jax.vmap it for a batch." if batch else "")
                 )
+
+
+def check_path(name: str, value) -> pathlib.Path:
+    """``value`` as a `pathlib.Path`, or a `TypeError` naming ``name`` if it is not a
+    path (a string or an `os.PathLike`)."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(
+            f"{name} must be a path (a string or os.PathLike), got {type(value).__name__}."
+        )
+    return pathlib.Path(value)
 
 
 def is_finite_real(value) -> bool:

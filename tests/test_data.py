@@ -61,6 +61,26 @@ def test_idx_rejects_corrupt_files(tmp_path):
         read_idx(tmp_path / "text")
 
 
+
+def test_data_and_checkpoint_functions_name_a_path_that_is_not_one(tmp_path):
+    # Each failed with Python's "expected str, bytes or os.PathLike object, not int",
+    # which names no argument.
+    from hopjax.data import download_mnist
+    from hopjax.train import load_trained_model, train, TrainConfig
+
+    cases = [
+        (lambda: read_idx(None), "read_idx: path must be a path .* got NoneType"),
+        (lambda: load_idx_split(3, "test"), "load_idx_split: directory must be a path .* got int"),
+        (lambda: download_mnist(3), "download_mnist: directory must be a path .* got int"),
+        (lambda: load_trained_model(None), "load_trained_model: path must be a path .* got NoneType"),
+        (lambda: train(TrainConfig(), 3), "train: out_dir must be a path .* got int"),
+        (lambda: parse_idx("abc"), "parse_idx needs the file's bytes, got str"),
+    ]
+    for call, message in cases:
+        with pytest.raises(TypeError, match=message):
+            call()
+
+
 @pytest.mark.skipif(not DEBIAN_FASHION_MNIST.exists(), reason="dataset-fashion-mnist not installed")
 def test_real_fashion_mnist():
     x, y = load_idx_split(DEBIAN_FASHION_MNIST, "test")

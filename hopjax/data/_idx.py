@@ -5,6 +5,7 @@ import pathlib
 
 import numpy as np
 
+from .._checks import check_path
 from ._errors import DatasetNotFoundError, how_to_get
 
 
@@ -29,8 +30,11 @@ def parse_idx(data: bytes, name: str = "IDX data") -> np.ndarray:
 
     **Returns:** the array, with the dtype and shape of the header.
 
-    **Raises:** `ValueError` for a bad magic number or a truncated file.
+    **Raises:** `ValueError` for a bad magic number or a truncated file; `TypeError`
+    for `data` that is not bytes.
     """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"parse_idx needs the file's bytes, got {type(data).__name__}.")
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _DTYPES:
         raise ValueError(f"{name} is not an IDX file (bad magic number).")
     ndim = data[3]
@@ -64,7 +68,7 @@ def read_idx(path: str | pathlib.Path) -> np.ndarray:
 
     **Raises:** `ValueError` for a bad magic number or a truncated file.
     """
-    path = pathlib.Path(path)
+    path = check_path("read_idx: path", path)
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as f:
         return parse_idx(f.read(), str(path))
@@ -89,7 +93,7 @@ def load_idx_split(
     **Raises:** [`hopjax.data.DatasetNotFoundError`][] if a file is missing (saying how
     to get Fashion-MNIST and MNIST).
     """
-    directory = pathlib.Path(directory)
+    directory = check_path("load_idx_split: directory", directory)
     prefix = {"train": "train", "test": "t10k"}.get(split)
     if prefix is None:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}.")

@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 from tqdm.auto import tqdm
 
+from .._checks import check_path
 from ._errors import DatasetNotFoundError, how_to_get, TFDS_INSTALL
 from ._idx import parse_idx
 
@@ -112,7 +113,9 @@ def download_mnist(
     `ValueError` if it is not the expected file; `OSError` naming `directory` if the
     files cannot be written there (checked before the download too).
     """
-    directory = pathlib.Path(directory) if directory is not None else default_mnist_dir()
+    directory = (
+        default_mnist_dir() if directory is None else check_path("download_mnist: directory", directory)
+    )
     if has_mnist_files(directory):
         return directory
     with _writing_to(directory):  # before the download, not after it

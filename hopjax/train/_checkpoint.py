@@ -16,6 +16,7 @@ import pathlib
 import equinox as eqx
 import jax
 
+from .._checks import check_path
 from ._config import TrainConfig
 
 
@@ -48,7 +49,7 @@ def save_checkpoint(
     - `data`: the data's [`hopjax.data.Dataset.fingerprint`][] (split sizes and a
         SHA-256), recorded so that resuming on other data is refused; optional.
     """
-    path = pathlib.Path(path)
+    path = check_path("save_checkpoint: path", path)
     header = {"format": FORMAT, "config": config.to_dict(), "epoch": epoch}
     if data is not None:
         header["data"] = data
@@ -85,7 +86,7 @@ def read_header(path) -> dict:
     **Raises:** [`hopjax.train.CheckpointError`][] if there is no file or it is not a
     hopjax checkpoint.
     """
-    path = pathlib.Path(path)
+    path = check_path("read_header: path", path)
     if not path.is_file():
         raise CheckpointError(f"No checkpoint at {path}.")
     try:
@@ -162,7 +163,7 @@ def load_trained_model(path, **changes):
 
     **Raises:** [`hopjax.train.CheckpointError`][] as [`hopjax.train.load_checkpoint`][].
     """
-    path = pathlib.Path(path)
+    path = check_path("load_trained_model: path", path)
     if path.is_dir():
         path = path / CHECKPOINT
     config = read_header(path)["config"]

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 from tqdm.auto import tqdm
 
-from .._checks import check_flag, check_positive_int
+from .._checks import check_flag, check_path, check_positive_int
 from ..data import batch_indices, check_dataset, Dataset, load_dataset
 from ..parallel import data_parallel_mesh, shard_batch
 from ._checkpoint import (
@@ -130,7 +130,7 @@ def train(
     stop_after = check_positive_int("stop_after", stop_after, allow_none=True)
     check_flag("resume", resume)
     check_flag("progress", progress)
-    out = None if out_dir is None else pathlib.Path(out_dir)
+    out = None if out_dir is None else check_path("train: out_dir", out_dir)
     if out is not None:
         if out.exists() and not out.is_dir():
             raise NotADirectoryError(f"{out} is a file, not a run directory (out_dir, --out).")
