@@ -13,6 +13,8 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jaxtyping import PyTree
 
+from ._checks import check_flag
+
 
 def data_parallel_mesh(devices=None) -> Mesh:
     """A one-axis mesh named `"batch"` over `devices`.
@@ -24,10 +26,23 @@ def data_parallel_mesh(devices=None) -> Mesh:
 
     **Returns:** a `jax.sharding.Mesh` with the single axis `"batch"`.
     """
+    given = devices
     devices = jax.devices() if devices is None else list(devices)
+    if isinstance(given, str) or not all(isinstance(d, jax.Device) for d in devices):
+        raise TypeError(
+            f"data_parallel_mesh needs JAX devices (e.g. jax.devices()), got {given!r}."
+        )
     if not devices:
         raise ValueError("data_parallel_mesh needs at least one device, got none.")
     return Mesh(np.asarray(devices), ("batch",))
+
+
+def _check_mesh(name: str, mesh) -> None:
+    if not isinstance(mesh, Mesh) or mesh.axis_names != ("batch",):
+        raise TypeError(
+            f"{name} needs a one-axis mesh named 'batch' "
+            f"(hopjax.parallel.data_parallel_mesh()), got {mesh!r}."
+        )
 
 
 def shard_batch(tree: PyTree, mesh: Mesh) -> PyTree:
@@ -43,6 +58,7 @@ def shard_batch(tree: PyTree, mesh: Mesh) -> PyTree:
 
     **Raises:** `ValueError` if a batch size is not a multiple of the number of devices.
     """
+    _check_mesh("shard_batch", mesh)
     size = mesh.devices.size
 
     def place(x):
@@ -94,6 +110,11 @@ def data_parallel(fn, mesh: Mesh, *, average: bool):
     `mesh`.
     """
     import equinox as eqx
+
+    if not callable(fn):
+        raise TypeError(f"data_parallel needs a function fn(model, *batch), got {fn!r}.")
+    _check_mesh("data_parallel", mesh)
+    check_flag("data_parallel: average", average)
 
     def wrapped(model, *batch):
         params, static = eqx.partition(model, eqx.is_array)

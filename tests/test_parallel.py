@@ -55,6 +55,15 @@ SCRIPT = textwrap.dedent(
         shard_batch(x[:60], mesh)
     with pytest.raises(ValueError, match="needs at least one device, got none"):
         data_parallel_mesh([])
+    with pytest.raises(TypeError, match="needs JAX devices .* got 'cpu'"):
+        data_parallel_mesh("cpu")  # was a mesh of the characters 'c', 'p', 'u'
+    assert data_parallel_mesh(d for d in jax.devices()[:2]).devices.size == 2
+    with pytest.raises(TypeError, match="shard_batch needs a one-axis mesh named 'batch'"):
+        shard_batch(x, None)
+    with pytest.raises(TypeError, match="data_parallel needs a function"):
+        data_parallel(None, mesh, average=True)
+    with pytest.raises(TypeError, match="average must be True or False, got 'no'"):
+        data_parallel(solve, mesh, average="no")
     print("ok")
     """
 )
