@@ -62,8 +62,11 @@ def residual_heatmap(ax, trace: np.ndarray, *, rtol: float = 1e-4, title: str = 
 
     **Returns:** `ax`.
     """
+    from matplotlib.axes import Axes
     from matplotlib.colors import LogNorm
 
+    if not isinstance(ax, Axes):
+        raise TypeError(f"residual_heatmap draws on a matplotlib Axes, got {type(ax).__name__}.")
     trace = _as_trace(trace)
     if not (is_finite_real(rtol) and 0 < rtol < 1):
         raise ValueError(f"rtol must lie in (0, 1), got {rtol!r}.")
@@ -118,13 +121,22 @@ def learning_curves(axes, history, *, label: str | None = None, **line_options):
 
     **Returns:** `axes`.
     """
-    axes = list(axes)
-    if len(axes) != len(_CURVES):
-        raise ValueError(f"learning_curves needs {len(_CURVES)} axes, got {len(axes)}.")
-    if not isinstance(history, dict):
-        history = list(history)
-        history = {key: [epoch[key] for epoch in history if key in epoch] for key, _, _ in _CURVES}
+    from matplotlib.axes import Axes
     from matplotlib.ticker import MaxNLocator
+
+    axes = list(axes) if np.iterable(axes) else [axes]
+    if len(axes) != len(_CURVES) or not all(isinstance(ax, Axes) for ax in axes):
+        raise ValueError(
+            f"learning_curves needs {len(_CURVES)} matplotlib Axes (plt.subplots(1, 3)[1]), "
+            f"got {axes!r}."
+        )
+    if not isinstance(history, dict):
+        if not np.iterable(history) or not all(isinstance(e, dict) for e in history):
+            raise TypeError(
+                "learning_curves needs the history as a list of per-epoch dicts or a dict "
+                f"of per-epoch lists, got {type(history).__name__}."
+            )
+        history = {key: [epoch[key] for epoch in history if key in epoch] for key, _, _ in _CURVES}
 
     line_options = {"marker": "o", "markersize": 3, **line_options}  # one epoch: a dot
     for ax, (key, ylabel, scale) in zip(axes, _CURVES):

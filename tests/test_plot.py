@@ -89,8 +89,14 @@ def test_learning_curves_draws_both_history_forms():
     for ax in (*axes, *single):
         ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
         assert ticks and all(float(t).is_integer() for t in ticks), ticks
-    with pytest.raises(ValueError, match="needs 3 axes"):
+    with pytest.raises(ValueError, match="needs 3 matplotlib Axes"):
         learning_curves(axes[:2], epochs)
+    with pytest.raises(ValueError, match="needs 3 matplotlib Axes .* got \\[None\\]"):
+        learning_curves(None, epochs)
+    with pytest.raises(TypeError, match="history as a list of per-epoch dicts .* got NoneType"):
+        learning_curves(axes, None)
+    with pytest.raises(TypeError, match="residual_heatmap draws on a matplotlib Axes, got NoneType"):
+        residual_heatmap(None, np.full((4, 30), 1e-3))
     with pytest.raises(ValueError, match="no 'train_loss' values"):
         learning_curves(axes, [{"test_accuracy": 0.5, "test_paper_iterations": 3.0}])
     plt.close("all")
