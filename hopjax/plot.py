@@ -131,12 +131,13 @@ def learning_curves(axes, history, *, label: str | None = None, **line_options):
             f"got {axes!r}."
         )
     if not isinstance(history, dict):
-        if not np.iterable(history) or not all(isinstance(e, dict) for e in history):
+        epochs = list(history) if np.iterable(history) else None  # a generator only once
+        if epochs is None or not all(isinstance(e, dict) for e in epochs):
             raise TypeError(
                 "learning_curves needs the history as a list of per-epoch dicts or a dict "
                 f"of per-epoch lists, got {type(history).__name__}."
             )
-        history = {key: [epoch[key] for epoch in history if key in epoch] for key, _, _ in _CURVES}
+        history = {key: [epoch[key] for epoch in epochs if key in epoch] for key, _, _ in _CURVES}
 
     line_options = {"marker": "o", "markersize": 3, **line_options}  # one epoch: a dot
     for ax, (key, ylabel, scale) in zip(axes, _CURVES):

@@ -77,12 +77,14 @@ def test_learning_curves_draws_both_history_forms():
     fig, axes = plt.subplots(1, 3)
     learning_curves(axes, epochs, label="list", color="C0")
     learning_curves(axes, by_epoch, label="dict", color="C1")
+    learning_curves(axes, (e for e in epochs), label="generator", color="C2")  # read once
     for ax, key, scale in zip(axes, by_epoch, (100, 1, 1)):
-        first, second = ax.lines
+        first, second, third = ax.lines
         np.testing.assert_array_equal(first.get_xdata(), [1, 2, 3, 4])
         np.testing.assert_allclose(first.get_ydata(), scale * np.asarray(by_epoch[key]))
         np.testing.assert_allclose(second.get_ydata(), first.get_ydata())
-        assert (first.get_label(), second.get_label()) == ("list", "dict")
+        np.testing.assert_allclose(third.get_ydata(), first.get_ydata())
+        assert (first.get_label(), second.get_label(), third.get_label()) == ("list", "dict", "generator")
     # the epoch axis has whole-number ticks only, also for a single epoch
     single = plt.subplots(1, 3)[1]
     learning_curves(single, epochs[:1])
