@@ -55,16 +55,22 @@ def check_finite(tree: PyTree, what: str) -> PyTree:
     return eqx.error_if(tree, jnp.invert(finite), f"{message}.")
 
 
+def is_count(value, *, minimum: int = 1) -> bool:
+    """Whether ``value`` is a Python or NumPy integer (not a bool) of at least
+    ``minimum``."""
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, (int, np.integer))
+        and value >= minimum
+    )
+
+
 def check_positive_int(name: str, value, *, allow_none: bool = False) -> int | None:
     """``value`` as a Python int, or an error: it must be a positive integer (Python or
     NumPy; not a bool)."""
     if value is None and allow_none:
         return None
-    if (
-        isinstance(value, (bool, np.bool_))
-        or not isinstance(value, (int, np.integer))
-        or value < 1
-    ):
+    if not is_count(value):
         raise ValueError(f"{name} must be a positive integer, got {value!r}.")
     return int(value)
 

@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._counts import is_count
+from .._checks import is_count
 from ._errors import DatasetNotFoundError, how_to_get
 from ._idx import DEBIAN_FASHION_MNIST, load_idx_split
 from ._pypi_mnist import default_mnist_dir, has_mnist_files

@@ -11,7 +11,7 @@ import jax
 import optax
 
 import hopjax as hj
-from hopjax._checks import check_flag, check_layer_sizes, check_positive_int
+from hopjax._checks import check_flag, check_layer_sizes, check_positive_int, is_count
 from hopjax._maps import papers_damping
 
 from ._madam import madam
@@ -133,10 +133,9 @@ class TrainConfig:
         for name in ("max_steps", "backward_steps", "train_examples", "test_examples"):
             count = check_positive_int(name, getattr(self, name), allow_none=True)
             object.__setattr__(self, name, count)
-        seed = self.seed
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**63:
-            raise ValueError(f"seed must be an integer in [0, 2**63), got {seed!r}.")
-        object.__setattr__(self, "seed", int(seed))
+        if not (is_count(self.seed, minimum=0) and self.seed < 2**63):
+            raise ValueError(f"seed must be an integer in [0, 2**63), got {self.seed!r}.")
+        object.__setattr__(self, "seed", int(self.seed))
         if self.learning_rate is not None:
             why = " (Madam scales weights by exp(±lr·3) per step)"
             rate = _in_unit_interval("learning_rate", self.learning_rate, why)
