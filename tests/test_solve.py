@@ -66,6 +66,15 @@ def test_float32_in_float32_out_and_jit(getkey):
     assert eq.states[0].shape == (8, 15) and eq.output.shape == (8, 5)
     assert eq.num_steps.shape == eq.converged.shape == eq.residual.shape == (8,)
     assert bool(jnp.all(eq.converged))
+    # Every array in the Equilibrium has a definite dtype (none weakly typed, which
+    # would print as weak_i32 and take the dtype of whatever it is combined with).
+    for picard_or_anderson in (hj.Picard(), hj.Anderson()):
+        for one in (eq, hj.solve(model, x[0], solver=picard_or_anderson, trace=True)):
+            for leaf in jax.tree.leaves(one):
+                assert not leaf.weak_type, one
+    default_int = jnp.array(0, int).dtype  # int64 here: the suite enables x64
+    assert eq.num_steps.dtype == eq.paper_iterations.dtype == default_int
+    assert eq.residual.dtype == jnp.float32 and eq.converged.dtype == jnp.bool_
     eager = hj.solve(model, x, solver=hj.Anderson())
     np.testing.assert_allclose(eq.output, eager.output, rtol=1e-5, atol=1e-6)
     x64 = x.astype(jnp.float64)

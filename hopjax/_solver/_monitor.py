@@ -68,8 +68,8 @@ def init_monitor(y: Float[Array, " n"], options: dict[str, Any]) -> ConvergenceM
     length = int(options.get("trace_length", 0))
     return ConvergenceMonitor(
         relative_change=jnp.array(jnp.inf, y.dtype),
-        steps=jnp.array(0),
-        first_converged=jnp.array(0),
+        steps=jnp.array(0, int),  # JAX's default int, not weakly typed (see the
+        first_converged=jnp.array(0, int),  # Equilibrium's counts, which come from these)
         passes_now=jnp.array(False),
         trace=jnp.full((length,), jnp.nan, y.dtype),
     )
