@@ -166,7 +166,12 @@ def check_input(name: str, model: "AbstractHopfieldNetwork", x, *, batch: bool =
         shapes = f"({width},) for one sample" + (
             f" or (batch, {width}) for a batch" if batch else " (jax.vmap it for a batch)"
         )
-        raise ValueError(f"{name}: x must have shape {shapes}, got shape {x.shape}.")
+        more = (
+            f" For more batch axes, reshape x to (-1, {width}) or jax.vmap over them."
+            if batch and x.ndim > 2
+            else ""
+        )
+        raise ValueError(f"{name}: x must have shape {shapes}, got shape {x.shape}.{more}")
     if x.shape[-1] != width:
         raise ValueError(
             f"{name}: x has {x.shape[-1]} features but the model's input layer has "

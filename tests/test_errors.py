@@ -26,8 +26,10 @@ def test_wrong_input_width(model, x):
 
 @pytest.mark.parametrize("shape", [(), (2, 3, 6)])
 def test_wrong_input_rank(model, shape):
-    with pytest.raises(ValueError, match=r"x must have shape \(6,\) for one sample or \(batch, 6\)"):
+    with pytest.raises(ValueError, match=r"x must have shape \(6,\) for one sample or \(batch, 6\)") as error:
         hj.solve(model, jnp.ones(shape))
+    # Extra batch axes are a common mistake with an easy way out; say it.
+    assert ("reshape x to (-1, 6) or jax.vmap" in str(error.value)) == (len(shape) > 2)
 
 
 @pytest.mark.parametrize("dtype", [jnp.int32, jnp.bool_])
