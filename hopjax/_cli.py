@@ -9,6 +9,23 @@ import sys
 from .data import TFDS_NAMES
 
 
+class _PrintVersions(argparse.Action):
+    """`--version`: hopjax's version and those of the libraries its numbers depend on,
+    on one line (argparse's own version action would wrap it)."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from importlib.metadata import version
+
+        from . import __version__
+
+        libraries = ("jax", "jaxlib", "equinox", "optimistix", "optax")
+        print(f"hopjax {__version__} (" + ", ".join(f"{name} {version(name)}" for name in libraries) + ")")
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
     from .train._config import BACKWARDS, MODELS, SOLVERS, TrainConfig, UPDATES
 
@@ -16,6 +33,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="hopjax",
         description="Train and evaluate layered Hopfield networks (HAM, CHN) as "
         "deep-equilibrium models, with the papers' recipe as defaults.",
+    )
+    parser.add_argument(
+        "--version", action=_PrintVersions, help="show the versions of hopjax and the JAX libraries, and exit"
     )
     commands = parser.add_subparsers(dest="command", required=True)
 

@@ -1,11 +1,18 @@
 """`hopjax train` / `hopjax evaluate` smoke tests and bad arguments."""
 
+import importlib.metadata
 import json
 import subprocess
 import sys
 
+import equinox as eqx
+import jax
+import jaxlib
+import optax
+import optimistix as optx
 import pytest
 
+import hopjax as hj
 from hopjax._cli import main
 
 from .helpers import write_mnist_like
@@ -46,6 +53,19 @@ def test_python_dash_m_runs_the_cli():
         [sys.executable, "-m", "hopjax", "train", "--help"], capture_output=True, text=True
     )
     assert result.returncode == 0 and "--update" in result.stdout
+
+
+def test_version_names_hopjax_and_the_jax_libraries(capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["--version"])
+    assert exit.value.code == 0
+    line = capsys.readouterr().out
+    # The installed metadata and the package agree (pyproject takes hopjax.__version__).
+    assert importlib.metadata.version("hopjax") == hj.__version__
+    assert line == (
+        f"hopjax {hj.__version__} (jax {jax.__version__}, jaxlib {jaxlib.__version__}, "
+        f"equinox {eqx.__version__}, optimistix {optx.__version__}, optax {optax.__version__})\n"
+    )
 
 
 @pytest.mark.parametrize(
