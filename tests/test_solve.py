@@ -380,3 +380,23 @@ def test_solve_keeps_the_solvers_rtol_unless_given_one(getkey):
     assert bool(jnp.all(tight.converged)) and float(tight.residual.max()) < 1e-9
     loose = hj.solve(model, x, solver=hj.Anderson(rtol=1e-9), rtol=1e-3, max_steps=500)
     assert float(loose.residual.max()) < 1e-3 and bool(jnp.all(loose.num_steps < tight.num_steps))
+
+
+@pytest.mark.parametrize("solver", [hj.Picard(), hj.Anderson()])
+def test_nan_never_passes_the_convergence_test(solver):
+    # The 2-norm of a vector holding NaN was 0, so consecutive NaN map outputs "moved
+    # by 0" and were declared converged (hopjax.solve caught it by checking its states,
+    # but the adjoint solves and equation_residual did not).
+    def blows_up(y, _):
+        return jnp.where(y > 4, jnp.nan, 2 * y + 1)
+
+    solution = optx.fixed_point(blows_up, solver, jnp.ones(3), max_steps=20, throw=False)
+    assert not bool(solution.state.monitor.converged)
+    assert solution.result != optx.RESULTS.successful  # optimistix: "Nonfinite values"
+
+
+def test_equation_residual_of_nan_states_is_nan():
+    model = hj.HAM((6, 5, 3), key=jax.random.PRNGKey(0))
+    x = jnp.linspace(0, 1, 6)
+    residual = hj.equation_residual(model, x, (jnp.full(5, jnp.nan), jnp.ones(3)))
+    assert bool(jnp.isnan(residual))  # was 0: "a perfect equilibrium"

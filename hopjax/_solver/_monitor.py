@@ -17,21 +17,22 @@ from .._custom_types import BoolScalar, IntScalar, Scalar
 
 
 def two_norm(x: Float[Array, "..."]) -> Scalar:
-    r"""$\lVert x\rVert_2$, with a gradient of zero (not NaN) at $x = 0$."""
+    r"""$\lVert x\rVert_2$, with a gradient of zero (not NaN) at $x = 0$; NaN when $x$
+    holds a NaN (never 0: a NaN must not pass a convergence test)."""
     squared = jnp.sum(x * x)
     positive = squared > 0
-    return jnp.where(positive, jnp.sqrt(jnp.where(positive, squared, 1)), 0)
+    return jnp.where(positive, jnp.sqrt(jnp.where(positive, squared, 1)), squared)
 
 
 def relative_change(
     new: Float[Array, " n"], old: Float[Array, " n"]
 ) -> tuple[Scalar, Scalar, Scalar]:
     r"""$(\lVert \text{new} - \text{old}\rVert_2, \lVert \text{new}\rVert_2,$ their
-    ratio$)$; the ratio is $\infty$ when only the denominator vanishes and $0$ when both
-    do."""
+    ratio$)$; the ratio is $\infty$ when only the denominator vanishes, $0$ when both
+    do, and NaN when either vector holds a NaN."""
     delta, size = two_norm(new - old), two_norm(new)
-    ratio = jnp.where(size > 0, delta / jnp.where(size > 0, size, 1), jnp.inf)
-    return delta, size, jnp.where(delta > 0, ratio, 0)
+    ratio = jnp.where(size == 0, jnp.inf, delta / jnp.where(size == 0, 1, size))
+    return delta, size, jnp.where(delta == 0, 0, ratio)
 
 
 class ConvergenceMonitor(eqx.Module):
