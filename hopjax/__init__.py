@@ -36,12 +36,12 @@ from ._model import (
     CHN as CHN,
     HAM as HAM,
 )
-from ._residual import equation_residual as equation_residual
-from ._solve import (
-    Equilibrium as Equilibrium,
+from ._nonconvergence import (
+    AdjointNonConvergenceWarning as AdjointNonConvergenceWarning,
     NonConvergenceError as NonConvergenceError,
-    solve as solve,
 )
+from ._residual import equation_residual as equation_residual
+from ._solve import Equilibrium as Equilibrium, solve as solve
 from ._solver import (
     Anderson as Anderson,
     anderson_weights as anderson_weights,

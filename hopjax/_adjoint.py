@@ -10,6 +10,7 @@ iterations, except [`hopjax.UnrolledBackprop`][], the baseline.
 """
 
 import abc
+import math
 from collections.abc import Callable
 
 import equinox as eqx
@@ -17,9 +18,10 @@ import jax
 import jax.numpy as jnp
 import lineax as lx
 import optimistix as optx
-from jaxtyping import PyTree
+from jaxtyping import Array, Bool, PyTree
 
 from ._checks import as_python_number, check_positive_int, check_tolerances
+from ._solver._monitor import two_norm
 
 
 class AbstractBackward(eqx.Module):
@@ -31,7 +33,9 @@ class AbstractBackward(eqx.Module):
     $\partial\ell/\partial\theta = (\partial f/\partial\theta)^T w$ with
     $w = (I - J^T)^{-1} g$, i.e. the fixed point of $w \mapsto J^T w + g$,
     $J = \partial f/\partial s$ at $s^*$. A subclass implements `adjoint_vector`; it
-    only ever sees vector-Jacobian products $v \mapsto J^T v$, never $J$ itself.
+    only ever sees vector-Jacobian products $v \mapsto J^T v$, never $J$ itself, and
+    says whether it found $w$: where it did not, [`hopjax.solve`][] warns
+    ([`hopjax.AdjointNonConvergenceWarning`][]) or, with `throw=True`, raises.
     """
 
     @abc.abstractmethod
@@ -40,8 +44,8 @@ class AbstractBackward(eqx.Module):
         transpose_jacobian: Callable[[PyTree], PyTree],
         cotangent: PyTree,
         forward_solver: optx.AbstractFixedPointSolver,
-    ) -> PyTree:
-        r"""Return $w$ with $w \approx J^T w + g$.
+    ) -> tuple[PyTree, Bool[Array, ""]]:
+        r"""Return $w$ with $w \approx J^T w + g$, and whether the mode found it.
 
         **Arguments:**
 
@@ -51,12 +55,18 @@ class AbstractBackward(eqx.Module):
         - `forward_solver`: the solver of the forward pass (with its `rtol`), which a
             mode may reuse.
 
-        **Returns:** $w$, shaped like the state.
+        **Returns:** `(w, solved)`: $w$, shaped like the state, and a boolean scalar,
+        False where the mode did not find what it promises (a tolerance not reached, a
+        non-finite $w$).
         """
 
 
 def _add(a, b):
     return jax.tree.map(lambda u, v: u + v, a, b)
+
+
+def _all_finite(tree: PyTree) -> Bool[Array, ""]:
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(tree)]))
 
 
 class FixedPointAdjoint(AbstractBackward):
@@ -77,13 +87,17 @@ class FixedPointAdjoint(AbstractBackward):
         `None` (default) reuses the forward solver with `rtol` set here.
     - `rtol`: the adjoint's relative tolerance, on the papers' 2-norm test, when
         `solver=None` (default 1e-6); a given `solver` keeps its own.
-    - `max_steps`: the most adjoint steps (default 500). A solve that has not converged
-        by then returns its last iterate (no error).
+    - `max_steps`: the most adjoint steps (default 1000: where the map's Jacobian has a
+        spectral radius near 1, 0.98 at the papers' initialisation for some random
+        inputs, the adjoint needs several hundred). A solve that has not converged
+        by then, or whose iterate is not finite, returns its last iterate and says so:
+        [`hopjax.solve`][] warns ([`hopjax.AdjointNonConvergenceWarning`][]) or, with
+        `throw=True`, raises.
     """
 
     solver: optx.AbstractFixedPointSolver | None = None
     rtol: float = eqx.field(default=1e-6, converter=as_python_number)
-    max_steps: int = eqx.field(default=500, converter=as_python_number)
+    max_steps: int = eqx.field(default=1000, converter=as_python_number)
 
     def __check_init__(self):
         check_tolerances("FixedPointAdjoint", self.rtol, 0.0)
@@ -100,7 +114,8 @@ class FixedPointAdjoint(AbstractBackward):
         solution = optx.fixed_point(
             adjoint_map, solver, cotangent, max_steps=self.max_steps, throw=False
         )
-        return solution.value
+        solved = (solution.result == optx.RESULTS.successful) & _all_finite(solution.value)
+        return solution.value, solved
 
 
 class RecurrentBackprop(AbstractBackward):
@@ -111,7 +126,9 @@ class RecurrentBackprop(AbstractBackward):
     $w \leftarrow J^T w + g$ from $w = 0$. This is the papers' "backprop" method
     (they unroll $K$ steps from $s^*$ with autograd; at an exact equilibrium the two
     agree term by term). Exact only as $K \to \infty$; the error is
-    $\sum_{k \ge K} (J^T)^k g$, small when $J$ contracts fast.
+    $\sum_{k \ge K} (J^T)^k g$, small when $J$ contracts fast. A non-finite $w$ (the
+    series overflowing where $J$ expands) is reported as [`hopjax.FixedPointAdjoint`][]
+    reports an adjoint that did not converge.
 
     **Arguments:**
 
@@ -129,7 +146,8 @@ class RecurrentBackprop(AbstractBackward):
         def body(_, w):
             return _add(transpose_jacobian(w), cotangent)
 
-        return jax.lax.fori_loop(1, self.steps, body, cotangent)
+        w = jax.lax.fori_loop(1, self.steps, body, cotangent)
+        return w, _all_finite(w)
 
 
 class UnrolledRecurrentBackprop(AbstractBackward):
@@ -191,10 +209,14 @@ class GMRESAdjoint(AbstractBackward):
     **Arguments:**
 
     - `rtol`, `atol`: GMRES's tolerances on the residual of the linear system (defaults
-        1e-6, 1e-10).
+        1e-6, 1e-10). The solve is reported not converged when its true residual
+        $\lVert (I - J^T) w - g\rVert_2$ exceeds $\text{atol} + \max(\text{rtol},
+        \sqrt{\varepsilon})\,\lVert g\rVert_2$ ($\varepsilon$ the machine epsilon of
+        the model's dtype: $\sqrt{\varepsilon}$ = 3.5e-4 in float32).
     - `restart`: the Krylov subspace size before a restart (default 20).
     - `max_steps`: the most GMRES iterations (default 256). A solve that has not
-        converged returns its last iterate (no error).
+        converged returns its last iterate and says so, as
+        [`hopjax.FixedPointAdjoint`][] does.
     """
 
     rtol: float = eqx.field(default=1e-6, converter=as_python_number)
@@ -233,7 +255,20 @@ class GMRESAdjoint(AbstractBackward):
             restart=self.restart,
             max_steps=self.max_steps,
         )
-        return narrow(lx.linear_solve(operator, cotangent, solver, throw=False).value)
+        w = lx.linear_solve(operator, cotangent, solver, throw=False).value
+        # Lineax's own verdict is elementwise (|r_i| <= atol + rtol |g_i|, out of reach
+        # in float32 where g is 0, as on every hidden layer) and calls a solve that
+        # stagnated at a residual of 1e-8 a failure. Judge the true residual instead, in
+        # 2-norm, to rtol or, where the dtype cannot reach it, sqrt(eps).
+        flat = lambda tree: jnp.concatenate([a.ravel() for a in jax.tree.leaves(tree)])
+        residual = two_norm(flat(system(w)) - flat(cotangent))
+        size = two_norm(flat(cotangent))
+        # (the eps of the cotangent's own dtype: a half-precision model's J^T v is only
+        # that accurate, however wide GMRES iterates)
+        eps = max(float(jnp.finfo(dtype).eps) for dtype in jax.tree.leaves(dtypes))
+        tolerance = max(self.rtol, math.sqrt(eps))
+        solved = (residual <= self.atol + tolerance * size) & _all_finite(w)
+        return narrow(w), solved
 
 
 class UnrolledBackprop(AbstractBackward):

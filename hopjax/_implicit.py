@@ -17,6 +17,7 @@ import optimistix as optx
 from jaxtyping import PyTree
 
 from ._adjoint import AbstractBackward, UnrolledBackprop, UnrolledRecurrentBackprop
+from ._nonconvergence import report_adjoint
 from ._solver._monitor import ConvergenceMonitor
 from ._solver.anderson import Anderson
 from ._solver.picard import Picard
@@ -59,18 +60,18 @@ def _run(fn, solver, y0, params, max_steps, options, adjoint, batch_axes):
 
 
 @eqx.filter_custom_vjp
-def _implicit(params, fn, solver, y0, max_steps, backward, options, batch_axes):
-    del backward
+def _implicit(params, fn, solver, y0, max_steps, backward, options, batch_axes, throw):
+    del backward, throw
     adjoint = optx.ImplicitAdjoint()
     return _run(fn, solver, y0, params, max_steps, options, adjoint, batch_axes)
 
 
 @_implicit.def_fwd
 def _implicit_fwd(
-    perturbed, params, fn, solver, y0, max_steps, backward, options, batch_axes
+    perturbed, params, fn, solver, y0, max_steps, backward, options, batch_axes, throw
 ):
     del perturbed
-    out = _implicit(params, fn, solver, y0, max_steps, backward, options, batch_axes)
+    out = _implicit(params, fn, solver, y0, max_steps, backward, options, batch_axes, throw)
     return out, out[0]
 
 
@@ -87,6 +88,7 @@ def _implicit_bwd(
     backward,
     options,
     batch_axes,
+    throw,
 ):
     del perturbed, y0, max_steps, options
     grad_y, _ = grad_obj
@@ -96,7 +98,9 @@ def _implicit_bwd(
         grad_y,
         is_leaf=lambda v: v is None,
     )
-    return _parameter_cotangent(y_star, cotangent, params, fn, solver, backward, batch_axes)
+    return _parameter_cotangent(
+        y_star, cotangent, params, fn, solver, backward, batch_axes, throw
+    )
 
 
 # Compiled on its own so that an eager `jax.grad` compiles the backward pass once: run
@@ -104,7 +108,7 @@ def _implicit_bwd(
 # Optimistix's own jit would compile again each time. Inside an outer `jax.jit` it is
 # inlined.
 @eqx.filter_jit
-def _parameter_cotangent(y_star, cotangent, params, fn, solver, backward, batch_axes):
+def _parameter_cotangent(y_star, cotangent, params, fn, solver, backward, batch_axes, throw):
     if batch_axes is None:
         batched_fn = fn
     else:
@@ -117,15 +121,16 @@ def _parameter_cotangent(y_star, cotangent, params, fn, solver, backward, batch_
         return backward.adjoint_vector(lambda v: vjp_states(v)[0], cotangent, solver)
 
     if batch_axes is None:
-        w = adjoint_one(y_star, cotangent, params)
+        w, solved = adjoint_one(y_star, cotangent, params)
     else:
         # Each sample's adjoint is solved on its own (its own convergence), but the
         # parameter VJP goes through the batched map, so the cotangent of a shared
         # parameter is one batched product, never a per-sample copy summed afterwards.
         _, params_axis = batch_axes
-        w = eqx.filter_vmap(adjoint_one, in_axes=(0, 0, params_axis))(
+        w, solved = eqx.filter_vmap(adjoint_one, in_axes=(0, 0, params_axis))(
             y_star, cotangent, params
         )
+    report_adjoint(type(backward).__name__, throw, solved)
     _, vjp_params = eqx.filter_vjp(lambda p: batched_fn(y_star, p), params)
     (grad_params,) = vjp_params(w)
     return grad_params
@@ -141,6 +146,7 @@ def implicit_fixed_point(
     backward: AbstractBackward,
     options: dict[str, Any] | None = None,
     batch_axes: tuple[Any, Any] | None = None,
+    throw: bool = False,
 ) -> tuple[PyTree, ConvergenceMonitor]:
     r"""Solve $y^* = \text{fn}(y^*, \text{params})$ from `y0`; differentiable in `params`.
 
@@ -168,6 +174,12 @@ def implicit_fixed_point(
         a shared parameter's cotangent is one batched matrix product rather than a
         per-sample copy of the parameter summed afterwards (what `jax.vmap` of the
         single-problem version computes).
+    - `throw`: what the backward pass does when `backward` did not find the adjoint
+        for some problems (see [`hopjax.AbstractBackward`][]): warn
+        ([`hopjax.AdjointNonConvergenceWarning`][], default) or, if True, raise
+        [`hopjax.NonConvergenceError`][] (wrapped in a `jax.errors.JaxRuntimeError`:
+        the backward pass runs compiled). The forward solve never raises here: its
+        record is returned.
 
     **Returns:** `(y_star, monitor)`: the solution and the solver's convergence record,
     batch-leading when `batch_axes` is given. The record carries no gradient (it is
@@ -183,6 +195,6 @@ def implicit_fixed_point(
         adjoint = optx.RecursiveCheckpointAdjoint()
         return _run(fn, solver, y0, params, max_steps, options, adjoint, batch_axes)
     y_star, monitor = _implicit(
-        params, fn, solver, y0, max_steps, backward, options, batch_axes
+        params, fn, solver, y0, max_steps, backward, options, batch_axes, throw
     )
     return y_star, jax.lax.stop_gradient(monitor)

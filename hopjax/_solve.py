@@ -19,6 +19,7 @@ from ._checks import (
 from ._implicit import check_solver_and_backward, implicit_fixed_point
 from ._maps import initial_states, input_drive, iterated_map, reconstruct_states
 from ._model import AbstractHopfieldNetwork
+from ._nonconvergence import raise_if_failed
 from ._solver.anderson import Anderson
 from ._solver.picard import Picard
 
@@ -60,20 +61,6 @@ class Equilibrium(eqx.Module):
     def output(self) -> Float[Array, "*batch d_L"]:
         """The output layer's state, `states[-1]`."""
         return self.states[-1]
-
-
-class NonConvergenceError(RuntimeError):
-    """Raised by `solve(..., throw=True)` when some samples did not converge."""
-
-
-def _raise_if_failed(failed, total):
-    if failed > 0:
-        raise NonConvergenceError(
-            f"{int(failed)} of {int(total)} samples did not converge (non-finite states "
-            "or the convergence test never passed within max_steps); raise max_steps, "
-            "use another solver or damping, or pass throw=False and inspect "
-            "Equilibrium.converged."
-        )
 
 
 def solve(
@@ -136,9 +123,12 @@ def solve(
         [`hopjax.UnrolledRecurrentBackprop`][] (the same, computed as the papers' code),
         [`hopjax.GMRESAdjoint`][], or [`hopjax.UnrolledBackprop`][] (baseline).
     - `throw`: if True, raise [`hopjax.NonConvergenceError`][] naming the number of
-        samples that did not converge. Under `jax.jit` the check runs on the host
-        through `jax.debug.callback`, and the error reaches the caller wrapped in a
-        `jax.errors.JaxRuntimeError` carrying the same message.
+        samples that did not converge, in the forward solve or (when differentiated)
+        in the adjoint solve of the backward pass; if False, the forward solve's
+        record is `Equilibrium.converged` and an adjoint that did not converge is
+        warned about ([`hopjax.AdjointNonConvergenceWarning`][]). Under `jax.jit` the
+        check runs on the host through `jax.debug.callback`, and the error reaches the
+        caller wrapped in a `jax.errors.JaxRuntimeError` carrying the same message.
     - `trace`: if True, record every step's relative change in `Equilibrium.trace`.
     - `early_stop`: if False, every sample runs exactly `max_steps` steps (the papers'
         fixed iteration counts); `num_steps` still reports the first convergence.
@@ -174,21 +164,21 @@ def solve(
     model = check_finite(model, "The model")
 
     equilibrium = _equilibrium(
-        model, x, fixed_point_map, update, solver, backward, max_steps, trace, early_stop
+        model, x, fixed_point_map, update, solver, backward, max_steps, trace, early_stop, throw
     )
     if throw:
         failed = jnp.sum(~equilibrium.converged)
         total = equilibrium.converged.size
         if isinstance(failed, jax.core.Tracer):
-            jax.debug.callback(_raise_if_failed, failed, total)
+            jax.debug.callback(raise_if_failed, failed, total)
         else:
-            _raise_if_failed(int(failed), total)
+            raise_if_failed(int(failed), total)
     return equilibrium
 
 
 @eqx.filter_jit
 def _equilibrium(
-    model, x, fixed_point_map, update, solver, backward, max_steps, trace, early_stop
+    model, x, fixed_point_map, update, solver, backward, max_steps, trace, early_stop, throw
 ) -> Equilibrium:
     """`solve` after its checks, compiled as one program (also when `solve` is called
     eagerly: a new shape then compiles once, not op by op)."""
@@ -211,6 +201,7 @@ def _equilibrium(
         backward=backward,
         options=options,
         batch_axes=(None, (None, 0)) if batched else None,
+        throw=throw,
     )
     states = per_sample(reconstruct_states, (None, 0, 0))(model, drive, value)
     finite = jnp.all(

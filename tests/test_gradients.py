@@ -1,3 +1,5 @@
+import warnings
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -248,3 +250,73 @@ def test_an_eager_gradient_compiles_its_backward_pass_once(backward, getkey):
     grad = jax.grad(loss)(random_input(getkey(), DEPTHS[3][0], batch=4))
     assert first > 0 and len(compiles) == first, (first, len(compiles))
     assert bool(jnp.all(jnp.isfinite(grad)))
+
+
+def _linear_map(y, params):
+    """y = a * y + b, elementwise: the fixed point b / (1 - a), and with a = 5 in one
+    coordinate a Jacobian that is not a contraction (Anderson still converges there;
+    Picard iteration of the adjoint diverges; so does the papers' safeguarded Anderson,
+    which falls back to Picard steps)."""
+    return params["a"] * y + params["b"]
+
+
+def _gradient_of_the_linear_fixed_point(backward, throw=False):
+    params = {"a": jnp.array([5.0, 0.5, 0.25]), "b": jnp.array([1.0, 1.0, -2.0])}
+
+    def loss(params):
+        y, monitor = hj.implicit_fixed_point(
+            _linear_map, hj.Anderson(rtol=1e-10, safeguard=False), jnp.zeros(3), params,
+            max_steps=60, backward=backward, throw=throw,
+        )
+        assert monitor.converged.shape == ()  # (a traced bool: checked below, eagerly)
+        return jnp.sum(y)
+
+    return jax.grad(loss)(params)
+
+
+def test_an_adjoint_that_does_not_converge_is_reported():
+    forward = hj.implicit_fixed_point(
+        _linear_map, hj.Anderson(rtol=1e-10, safeguard=False), jnp.zeros(3),
+        {"a": jnp.array([5.0, 0.5, 0.25]), "b": jnp.array([1.0, 1.0, -2.0])},
+        max_steps=60, backward=hj.FixedPointAdjoint(),
+    )
+    np.testing.assert_allclose(forward[0], [-0.25, 2.0, -8 / 3], rtol=1e-6)
+    assert bool(forward[1].converged)
+    # dL/db = (I - diag(a))^{-1} 1 = (-1/4, 2, 4/3): Anderson's adjoint and GMRES find
+    # it (no warning). Picard's adjoint diverges (5 > 1), a one-step adjoint and a
+    # one-step GMRES stop short: each is reported, and raises with throw=True.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for found in (hj.FixedPointAdjoint(), hj.GMRESAdjoint()):
+            grads = _gradient_of_the_linear_fixed_point(found)
+            np.testing.assert_allclose(grads["b"], [-0.25, 2.0, 4 / 3], rtol=1e-6)
+    for unfound in (
+        hj.FixedPointAdjoint(solver=hj.Picard()),  # overflows to inf, then NaN
+        hj.FixedPointAdjoint(max_steps=1),
+        hj.GMRESAdjoint(restart=1, max_steps=1),
+    ):
+        name = type(unfound).__name__
+        reported = f"{name}: the adjoint .* did not converge for 1 of 1 samples"
+        with pytest.warns(hj.AdjointNonConvergenceWarning, match=reported):
+            _gradient_of_the_linear_fixed_point(unfound)
+        # Raised on the host from the compiled backward pass: JAX wraps it.
+        with pytest.raises(Exception, match="did not converge for 1 of 1 samples") as error:
+            _gradient_of_the_linear_fixed_point(unfound, throw=True)
+        assert isinstance(error.value, (hj.NonConvergenceError, jax.errors.JaxRuntimeError))
+
+
+def test_solve_reports_the_samples_whose_adjoint_did_not_converge(getkey):
+    model = hj.HAM((12, 9, 4), key=getkey())
+    x = random_input(getkey(), 12, batch=5)
+
+    def gradient(backward, throw=False):
+        loss = lambda m: jnp.sum(hj.solve(m, x, backward=backward, throw=throw).output ** 2)
+        return jax.jit(jax.grad(loss))(model)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gradient(hj.FixedPointAdjoint())  # converged forward and adjoint: silent
+    with pytest.warns(hj.AdjointNonConvergenceWarning, match="for 5 of 5 samples"):
+        gradient(hj.FixedPointAdjoint(max_steps=2))
+    with pytest.raises(Exception, match="FixedPointAdjoint: the adjoint .* for 5 of 5 samples"):
+        gradient(hj.FixedPointAdjoint(max_steps=2), throw=True)

@@ -1,0 +1,67 @@
+"""How a solve that did not converge says so: an error with `throw=True`, and for the
+adjoint of the backward pass (whose only output is a gradient, with no room for a
+per-sample flag) a warning otherwise. Both run on the host, through
+`jax.debug.callback` when traced."""
+
+import functools
+import warnings
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Bool
+
+
+class NonConvergenceError(RuntimeError):
+    """Raised by `solve(..., throw=True)` when some samples did not converge, in the
+    forward solve or in the adjoint solve of its backward pass."""
+
+
+class AdjointNonConvergenceWarning(RuntimeWarning):
+    """Warned when the adjoint fixed point $w = J^T w + g$ of a backward pass
+    ([`hopjax.FixedPointAdjoint`][], [`hopjax.GMRESAdjoint`][]) did not reach its
+    tolerance for some samples, or is not finite: the gradient is then not the implicit
+    gradient and may be far from it. `solve(..., throw=True)` raises
+    [`hopjax.NonConvergenceError`][] instead; `warnings.simplefilter("error",
+    hopjax.AdjointNonConvergenceWarning)` does too."""
+
+
+def raise_if_failed(failed, total) -> None:
+    """The forward solve's `throw=True` check, on concrete numbers."""
+    if failed > 0:
+        raise NonConvergenceError(
+            f"{int(failed)} of {int(total)} samples did not converge (non-finite states "
+            "or the convergence test never passed within max_steps); raise max_steps, "
+            "use another solver or damping, or pass throw=False and inspect "
+            "Equilibrium.converged."
+        )
+
+
+def _report_adjoint(mode: str, throw: bool, failed, total) -> None:
+    if failed == 0:
+        return
+    message = (
+        f"{mode}: the adjoint fixed point w = J^T w + g of the backward pass did not "
+        f"converge for {int(failed)} of {int(total)} samples (its tolerance not reached "
+        "within its max_steps, or w not finite), so the gradient is not the implicit "
+        "gradient. This happens where the forward solve did not converge (see "
+        "Equilibrium.converged) or where the map's Jacobian is not a contraction: "
+        f"raise the forward max_steps, raise {mode}'s max_steps"
+        + (" or restart." if mode == "GMRESAdjoint" else ", or use hopjax.GMRESAdjoint().")
+    )
+    if throw:
+        raise NonConvergenceError(message)
+    warnings.warn(message, AdjointNonConvergenceWarning, stacklevel=2)
+
+
+def report_adjoint(mode: str, throw: bool, solved: Bool[Array, "*batch"]) -> None:
+    """Warn (or with `throw`, raise) when some samples' adjoint was not solved; for use
+    under `jax.jit`, where the host is called only when one failed (a `jax.lax.cond`
+    around the callback)."""
+    failed = jnp.sum(~solved)
+    report = functools.partial(_report_adjoint, mode, throw)
+    jax.lax.cond(
+        failed > 0,
+        lambda failed: jax.debug.callback(report, failed, solved.size),
+        lambda failed: None,
+        failed,
+    )
