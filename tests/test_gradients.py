@@ -320,3 +320,23 @@ def test_solve_reports_the_samples_whose_adjoint_did_not_converge(getkey):
         gradient(hj.FixedPointAdjoint(max_steps=2))
     with pytest.raises(Exception, match="FixedPointAdjoint: the adjoint .* for 5 of 5 samples"):
         gradient(hj.FixedPointAdjoint(max_steps=2), throw=True)
+
+
+def test_default_adjoint_is_plain_anderson_where_the_safeguard_crawls():
+    # A float32 5-layer HAM at the papers' initialisation, synchronous updates: the
+    # spectral radius of J is near 1 for some samples. The papers' safeguard (made for
+    # the nonlinear forward map) fell back to plain steps on the linear adjoint and left
+    # it unconverged, the gradient off by 50 % (with a warning); plain Anderson, the
+    # default's adjoint since 2026-12-05, reaches the tight GMRES gradient.
+    model = hj.HAM((200, 150, 100, 50, 10), key=jax.random.PRNGKey(2), dtype=jnp.float32)
+    x = jax.random.uniform(jax.random.PRNGKey(12), (8, 200), jnp.float32)
+
+    def weight_gradient(backward):
+        loss = lambda m: jnp.sum(hj.solve(m, x, update="synchronous", backward=backward).output ** 2)
+        return jnp.concatenate([g.ravel() for g in jax.grad(loss)(model).weights])
+
+    exact = weight_gradient(hj.GMRESAdjoint(rtol=1e-7, max_steps=2000))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        default = weight_gradient(hj.FixedPointAdjoint())
+    assert float(jnp.linalg.norm(default - exact) / jnp.linalg.norm(exact)) < 1e-3
