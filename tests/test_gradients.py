@@ -321,6 +321,18 @@ def test_solve_reports_the_samples_whose_adjoint_did_not_converge(getkey):
     with pytest.raises(Exception, match="FixedPointAdjoint: the adjoint .* for 5 of 5 samples"):
         gradient(hj.FixedPointAdjoint(max_steps=2), throw=True)
 
+    # Per-example gradients (jax.vmap of the gradient of one-sample solves): the check
+    # is batched with them, silent where each adjoint converged.
+    def per_example(backward):
+        loss = lambda m, x: jnp.sum(hj.solve(m, x, backward=backward).output ** 2)
+        return jax.vmap(jax.grad(loss), in_axes=(None, 0))(model, x)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert per_example(hj.FixedPointAdjoint()).weights[0].shape == (5, 12, 9)
+    with pytest.warns(hj.AdjointNonConvergenceWarning, match="for 1 of 1 samples"):
+        per_example(hj.FixedPointAdjoint(max_steps=2))
+
 
 def test_default_adjoint_is_plain_anderson_where_the_safeguard_crawls():
     # A float32 5-layer HAM at the papers' initialisation, synchronous updates: the
