@@ -47,3 +47,12 @@ def test_notebook_runs(path, tmp_path):
         resources={"metadata": {"path": str(path.parent)}},
     )
     client.execute()
+    # A reader sees every cell's output: no warnings (e.g. an adjoint that did not
+    # converge) nor anything else on stderr.
+    stderr = [
+        (index, output.get("text", ""))
+        for index, cell in enumerate(notebook.cells)
+        for output in cell.get("outputs", [])
+        if output.get("name") == "stderr"
+    ]
+    assert not stderr, f"{path.name} writes to stderr: {stderr}"
