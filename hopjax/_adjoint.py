@@ -18,9 +18,10 @@ import jax
 import jax.numpy as jnp
 import lineax as lx
 import optimistix as optx
+from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Bool, PyTree
 
-from ._checks import as_python_number, check_positive_int, check_tolerances
+from ._checks import all_finite, as_python_number, check_positive_int, check_tolerances
 from ._solver._monitor import two_norm
 from ._solver.anderson import Anderson
 
@@ -66,10 +67,6 @@ def _add(a, b):
     return jax.tree.map(lambda u, v: u + v, a, b)
 
 
-def _all_finite(tree: PyTree) -> Bool[Array, ""]:
-    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(tree)]))
-
-
 class FixedPointAdjoint(AbstractBackward):
     r"""Solve $w = J^T w + g$ to a tolerance with a fixed-point solver (the default of
     [`hopjax.solve`][]).
@@ -84,12 +81,11 @@ class FixedPointAdjoint(AbstractBackward):
     - the adjoint equation is linear, where plain Anderson acceleration works as a
         Krylov method, while the safeguard's fallback to plain steps makes it crawl
         when the spectral radius of $J$ is near 1. At the papers' initialisation
-        (batch of 64 random inputs, relative error against a tight GMRES solve) the
-        safeguarded adjoint (2026-12-05, 2-core CPU) left 5- and 7-layer HAMs and 3-
-        and 5-layer CHNs
-        unconverged after 1000 steps with gradients off by factors of 0.6 to 1e10;
-        plain Anderson reached 2e-5 to 3e-3 in a half to a third of the time, and
-        equals it where both converge (trained 3-layer HAM: 1e-7).
+        (batch of 64 random inputs, relative error against a tight GMRES solve; float32,
+        2-core CPU, 2026-12-05) the safeguarded adjoint left 5- and 7-layer HAMs and
+        3- and 5-layer CHNs unconverged after 1000 steps with gradients off by factors
+        of 0.6 to 1e10; plain Anderson reached 2e-5 to 3e-3 in a half to a third of
+        the time, and equals it where both converge (trained 3-layer HAM: 1e-7).
 
     Picard iteration converges when the spectral radius of $J$ is below 1; Anderson
     often beyond; otherwise use [`hopjax.GMRESAdjoint`][].
@@ -127,7 +123,7 @@ class FixedPointAdjoint(AbstractBackward):
         solution = optx.fixed_point(
             adjoint_map, solver, cotangent, max_steps=self.max_steps, throw=False
         )
-        solved = (solution.result == optx.RESULTS.successful) & _all_finite(solution.value)
+        solved = (solution.result == optx.RESULTS.successful) & all_finite(solution.value)
         return solution.value, solved
 
 
@@ -160,7 +156,7 @@ class RecurrentBackprop(AbstractBackward):
             return _add(transpose_jacobian(w), cotangent)
 
         w = jax.lax.fori_loop(1, self.steps, body, cotangent)
-        return w, _all_finite(w)
+        return w, all_finite(w)
 
 
 class UnrolledRecurrentBackprop(AbstractBackward):
@@ -273,14 +269,13 @@ class GMRESAdjoint(AbstractBackward):
         # in float32 where g is 0, as on every hidden layer) and calls a solve that
         # stagnated at a residual of 1e-8 a failure. Judge the true residual instead, in
         # 2-norm, to rtol or, where the dtype cannot reach it, sqrt(eps).
-        flat = lambda tree: jnp.concatenate([a.ravel() for a in jax.tree.leaves(tree)])
-        residual = two_norm(flat(system(w)) - flat(cotangent))
-        size = two_norm(flat(cotangent))
+        residual = two_norm(ravel_pytree(system(w))[0] - ravel_pytree(cotangent)[0])
+        size = two_norm(ravel_pytree(cotangent)[0])
         # (the eps of the cotangent's own dtype: a half-precision model's J^T v is only
         # that accurate, however wide GMRES iterates)
         eps = max(float(jnp.finfo(dtype).eps) for dtype in jax.tree.leaves(dtypes))
         tolerance = max(self.rtol, math.sqrt(eps))
-        solved = (residual <= self.atol + tolerance * size) & _all_finite(w)
+        solved = (residual <= self.atol + tolerance * size) & all_finite(w)
         return narrow(w), solved
 
 

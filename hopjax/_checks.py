@@ -51,8 +51,13 @@ def check_finite(tree: PyTree, what: str) -> PyTree:
             named = f" (in {', '.join(where)})" if any(where) else ""
             raise ValueError(f"{message}{named}.")
         return tree
-    finite = jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in leaves]).all()
-    return eqx.error_if(tree, jnp.invert(finite), f"{message}.")
+    return eqx.error_if(tree, jnp.invert(all_finite(leaves)), f"{message}.")
+
+
+def all_finite(tree) -> Array:
+    """Whether every array in ``tree`` is free of NaN and Inf (a boolean scalar, traced
+    under a transformation)."""
+    return jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(tree)]).all()
 
 
 def is_count(value, *, minimum: int = 1) -> bool:

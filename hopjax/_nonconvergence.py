@@ -37,6 +37,8 @@ def raise_if_failed(failed, total) -> None:
 
 
 def _report_adjoint(mode: str, throw: bool, failed, total) -> None:
+    # Not only reached when one failed: under `jax.vmap` (per-example gradients) the
+    # `lax.cond` below becomes a select and calls this for every element.
     if failed == 0:
         return
     message = (
@@ -56,7 +58,7 @@ def _report_adjoint(mode: str, throw: bool, failed, total) -> None:
 def report_adjoint(mode: str, throw: bool, solved: Bool[Array, "*batch"]) -> None:
     """Warn (or with `throw`, raise) when some samples' adjoint was not solved; for use
     under `jax.jit`, where the host is called only when one failed (a `jax.lax.cond`
-    around the callback)."""
+    around the callback; under `jax.vmap`, for every element)."""
     failed = jnp.sum(~solved)
     report = functools.partial(_report_adjoint, mode, throw)
     jax.lax.cond(
