@@ -260,26 +260,27 @@ def _linear_map(y, params):
     return params["a"] * y + params["b"]
 
 
-def _gradient_of_the_linear_fixed_point(backward, throw=False):
-    params = {"a": jnp.array([5.0, 0.5, 0.25]), "b": jnp.array([1.0, 1.0, -2.0])}
+LINEAR_PARAMS = {"a": jnp.array([5.0, 0.5, 0.25]), "b": jnp.array([1.0, 1.0, -2.0])}
 
+
+def _linear_fixed_point(params, backward, throw=False):
+    return hj.implicit_fixed_point(
+        _linear_map, hj.Anderson(rtol=1e-10, safeguard=False), jnp.zeros(3), params,
+        max_steps=60, backward=backward, throw=throw,
+    )
+
+
+def _gradient_of_the_linear_fixed_point(backward, throw=False):
     def loss(params):
-        y, monitor = hj.implicit_fixed_point(
-            _linear_map, hj.Anderson(rtol=1e-10, safeguard=False), jnp.zeros(3), params,
-            max_steps=60, backward=backward, throw=throw,
-        )
+        y, monitor = _linear_fixed_point(params, backward, throw)
         assert monitor.converged.shape == ()  # (a traced bool: checked below, eagerly)
         return jnp.sum(y)
 
-    return jax.grad(loss)(params)
+    return jax.grad(loss)(LINEAR_PARAMS)
 
 
 def test_an_adjoint_that_does_not_converge_is_reported():
-    forward = hj.implicit_fixed_point(
-        _linear_map, hj.Anderson(rtol=1e-10, safeguard=False), jnp.zeros(3),
-        {"a": jnp.array([5.0, 0.5, 0.25]), "b": jnp.array([1.0, 1.0, -2.0])},
-        max_steps=60, backward=hj.FixedPointAdjoint(),
-    )
+    forward = _linear_fixed_point(LINEAR_PARAMS, hj.FixedPointAdjoint())
     np.testing.assert_allclose(forward[0], [-0.25, 2.0, -8 / 3], rtol=1e-6)
     assert bool(forward[1].converged)
     # dL/db = (I - diag(a))^{-1} 1 = (-1/4, 2, 4/3): Anderson's adjoint and GMRES find
