@@ -84,8 +84,8 @@ class FixedPointAdjoint(AbstractBackward):
         (batch of 64 random inputs, relative error against a tight GMRES solve; float32,
         2-core CPU, 2026-12-05) the safeguarded adjoint left 5- and 7-layer HAMs and
         3- and 5-layer CHNs unconverged after 1000 steps with gradients off by factors
-        of 0.6 to 1e10; plain Anderson reached 2e-5 to 3e-3 in a half to a third of
-        the time, and equals it where both converge (trained 3-layer HAM: 1e-7).
+        of 0.6 to 1e10; plain Anderson reached 2e-5 to 3e-3 in 0.3 to 0.9 of the
+        time, and equals it where both converge (trained 3-layer HAM: 1e-7).
 
     Picard iteration converges when the spectral radius of $J$ is below 1; Anderson
     often beyond; otherwise use [`hopjax.GMRESAdjoint`][].
