@@ -11,39 +11,57 @@ import jax.numpy as jnp
 from jaxtyping import Array, Bool
 
 
-class NonConvergenceError(RuntimeError):
+class _SampleCounts:
+    """The numbers behind a non-convergence message, for code that catches it:
+    `failed` samples of `samples` (None where the message was made by hand)."""
+
+    def __init__(self, message: str, failed: int | None = None, samples: int | None = None):
+        super().__init__(message)
+        self.failed = failed
+        self.samples = samples
+
+
+class NonConvergenceError(_SampleCounts, RuntimeError):
     """Raised by `solve(..., throw=True)` when some samples did not converge, in the
-    forward solve or in the adjoint solve of its backward pass."""
+    forward solve or in the adjoint solve of its backward pass. Its `failed` and
+    `samples` attributes hold the counts the message names (under `jax.jit` the error
+    reaches the caller wrapped in a `jax.errors.JaxRuntimeError`, as text only)."""
 
 
-class AdjointNonConvergenceWarning(RuntimeWarning):
+class AdjointNonConvergenceWarning(_SampleCounts, RuntimeWarning):
     """Warned when the adjoint fixed point $w = J^T w + g$ of a backward pass
     ([`hopjax.FixedPointAdjoint`][], [`hopjax.GMRESAdjoint`][]) did not reach its
     tolerance for some samples, or is not finite: the gradient is then not the implicit
     gradient and may be far from it. `solve(..., throw=True)` raises
     [`hopjax.NonConvergenceError`][] instead; `warnings.simplefilter("error",
-    hopjax.AdjointNonConvergenceWarning)` does too."""
+    hopjax.AdjointNonConvergenceWarning)` does too. Its `failed` and `samples`
+    attributes hold the counts the message names, e.g. for a caught warning `w`,
+    `w.message.failed`."""
 
 
 def raise_if_failed(failed, total) -> None:
     """The forward solve's `throw=True` check, on concrete numbers."""
+    failed, total = int(failed), int(total)
     if failed > 0:
         raise NonConvergenceError(
-            f"{int(failed)} of {int(total)} samples did not converge (non-finite states "
+            f"{failed} of {total} samples did not converge (non-finite states "
             "or the convergence test never passed within max_steps); raise max_steps, "
             "use another solver or damping, or pass throw=False and inspect "
-            "Equilibrium.converged."
+            "Equilibrium.converged.",
+            failed,
+            total,
         )
 
 
 def _report_adjoint(mode: str, throw: bool, failed, total) -> None:
     # Not only reached when one failed: under `jax.vmap` (per-example gradients) the
     # `lax.cond` below becomes a select and calls this for every element.
+    failed, total = int(failed), int(total)
     if failed == 0:
         return
     message = (
         f"{mode}: the adjoint fixed point w = J^T w + g of the backward pass did not "
-        f"converge for {int(failed)} of {int(total)} samples (its tolerance not reached "
+        f"converge for {failed} of {total} samples (its tolerance not reached "
         "within its max_steps, or w not finite), so the gradient is not the implicit "
         "gradient. This happens where the forward solve did not converge (see "
         "Equilibrium.converged) or where the map's Jacobian is not a contraction: "
@@ -51,8 +69,8 @@ def _report_adjoint(mode: str, throw: bool, failed, total) -> None:
         + (" or restart." if mode == "GMRESAdjoint" else ", or use hopjax.GMRESAdjoint().")
     )
     if throw:
-        raise NonConvergenceError(message)
-    warnings.warn(message, AdjointNonConvergenceWarning, stacklevel=2)
+        raise NonConvergenceError(message, failed, total)
+    warnings.warn(AdjointNonConvergenceWarning(message, failed, total), stacklevel=2)
 
 
 def report_adjoint(mode: str, throw: bool, solved: Bool[Array, "*batch"]) -> None:

@@ -1,5 +1,7 @@
 """Bad input gets a clear error that names the problem, never a silent NaN."""
 
+import pickle
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -170,8 +172,12 @@ def test_not_a_model(x):
 def test_non_convergence_is_reported_and_throw_counts_failures(model, x):
     eq = hj.solve(model, x, solver=hj.Picard(), max_steps=1)
     assert not bool(jnp.any(eq.converged))
-    with pytest.raises(hj.NonConvergenceError, match="4 of 4 samples did not converge"):
+    with pytest.raises(hj.NonConvergenceError, match="4 of 4 samples did not converge") as error:
         hj.solve(model, x, solver=hj.Picard(), max_steps=1, throw=True)
+    assert (error.value.failed, error.value.samples) == (4, 4)
+    # the counts survive pickling (an error sent back from a worker process)
+    unpickled = pickle.loads(pickle.dumps(error.value))
+    assert (str(unpickled), unpickled.failed, unpickled.samples) == (str(error.value), 4, 4)
     solve = eqx.filter_jit(lambda m, x: hj.solve(m, x, solver=hj.Picard(), max_steps=1, throw=True))
     with pytest.raises(Exception, match="4 of 4 samples did not converge"):
         jax.block_until_ready(solve(model, x))

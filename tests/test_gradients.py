@@ -317,8 +317,12 @@ def test_solve_reports_the_samples_whose_adjoint_did_not_converge(getkey):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         gradient(hj.FixedPointAdjoint())  # converged forward and adjoint: silent
-    with pytest.warns(hj.AdjointNonConvergenceWarning, match="for 5 of 5 samples"):
+    with pytest.warns(hj.AdjointNonConvergenceWarning, match="for 5 of 5 samples") as caught:
         gradient(hj.FixedPointAdjoint(max_steps=2))
+    # the counts, for code that catches the warning, as numbers
+    (warning,) = caught
+    assert (warning.message.failed, warning.message.samples) == (5, 5)
+    assert type(warning.message.failed) is int
     with pytest.raises(Exception, match="FixedPointAdjoint: the adjoint .* for 5 of 5 samples"):
         gradient(hj.FixedPointAdjoint(max_steps=2), throw=True)
 

@@ -133,6 +133,10 @@ def test_config_recipe_and_bad_settings():
     # The papers' recurrent backprop, computed as their code does (unrolled from s*).
     assert chn_sync.make_backward() == hj.UnrolledRecurrentBackprop(16)
     assert TrainConfig(backward="rbp").make_backward() == hj.RecurrentBackprop(8)
+    # the exact adjoint: the library's own cap unless --backward-steps sets one
+    assert TrainConfig(backward="fixed-point").make_backward() == hj.FixedPointAdjoint()
+    assert (TrainConfig(backward="fixed-point", backward_steps=50).make_backward()
+            == hj.FixedPointAdjoint(max_steps=50))
     assert TrainConfig(model="chn").resolved_max_steps == 40
     assert TrainConfig.from_dict(json.loads(five.to_json())) == five
     for bad, message in [

@@ -180,13 +180,14 @@ class TrainConfig:
 
     def make_backward(self) -> hj.AbstractBackward:
         """The backward mode named by `backward` (with `resolved_backward_steps` for
-        `"rbp"`; `backward_steps` or 500 as `max_steps` for `"fixed-point"`)."""
+        `"rbp"`; `backward_steps` as `max_steps` for `"fixed-point"`, or
+        [`hopjax.FixedPointAdjoint`][]'s default)."""
         steps = self.resolved_backward_steps
         return {
             "rbp": lambda: hj.RecurrentBackprop(steps),
             "rbp-unrolled": lambda: hj.UnrolledRecurrentBackprop(steps),
             "fixed-point": lambda: hj.FixedPointAdjoint(
-                max_steps=self.backward_steps or 500
+                **({"max_steps": self.backward_steps} if self.backward_steps else {})
             ),
             "gmres": lambda: hj.GMRESAdjoint(),
             "unrolled": lambda: hj.UnrolledBackprop(),
