@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import pathlib
-import time
 
 import equinox as eqx
 import jax
@@ -36,6 +35,7 @@ from hopjax.train import make_train_step, TrainConfig
 from _machine import machine
 from _options import load_or_exit, out_path, positive_int
 from _table2_rows import ROWS, VARIANTS
+from _timing import median_time
 
 
 RESULTS = pathlib.Path(__file__).parent / "results"
@@ -49,16 +49,6 @@ PAPER_CODE_H100 = {
     "chn3 sync-picard": (22.0, 235, 34.9), "chn3 eo-anderson": (167, 626, 264),
 }
 PRECISIONS = {"float32": "float32", "tf32": "tensorfloat32", "bf16": "bfloat16"}
-
-
-def median_time(fn, *args, repeats):
-    jax.block_until_ready(fn(*args))
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def device_ceilings(repeats):

@@ -70,7 +70,10 @@ def _report_adjoint(mode: str, throw: bool, failed, total) -> None:
     )
     if throw:
         raise NonConvergenceError(message, failed, total)
-    warnings.warn(AdjointNonConvergenceWarning(message, failed, total), stacklevel=2)
+    # Attributed to this line (stacklevel 1): the caller is JAX's callback machinery, often
+    # on another thread, never the user's code; this way the warning names hopjax, and
+    # `warnings.filterwarnings(..., module="hopjax")` reaches it.
+    warnings.warn(AdjointNonConvergenceWarning(message, failed, total), stacklevel=1)
 
 
 def report_adjoint(mode: str, throw: bool, solved: Bool[Array, "*batch"]) -> None:

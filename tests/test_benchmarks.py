@@ -14,6 +14,8 @@ import jax
 import numpy as np
 import pytest
 
+import hopjax as hj
+
 from .helpers import REPOSITORY, write_mnist_like
 
 
@@ -372,6 +374,35 @@ def test_table2_merge_keeps_each_runs_machine_and_says_which_ran_where(tmp_path)
     assert summary.machine_name(gpu) == "NVIDIA H200, jax 0.11.2"
 
 
+def test_backward_script_compares_each_mode_with_the_reference(tmp_path):
+    data = write_mnist_like(tmp_path / "idx", 16, 8)
+    out = tmp_path / "backward"
+    stdout = run_benchmark(
+        "backward.py", "--rows", "ham3", "--updates", "even_odd", "--modes", "fixed-point",
+        "gmres", "rbp", "--batch", "4", "--repeats", "1", "--data-dir", data, "--out", out,
+    )
+    results = {r["mode"]: r for r in json.loads(out.with_suffix(".json").read_text())["results"]}
+    assert list(results) == ["fixed-point", "gmres", "rbp"] and "| ham3 | even_odd |" in stdout
+    assert out.with_suffix(".md").read_text() in stdout
+    for exact in ("fixed-point", "gmres"):  # the implicit gradient, up to the tolerances
+        assert results[exact]["relative_error"] < 1e-4 and results[exact]["cosine"] > 0.9999
+    assert results["rbp"]["rbp_steps"] == 8 and results["rbp"]["relative_error"] > 1e-4
+    assert all(r["unsolved_samples"] == 0 and r["gradient_ms"] > 0 for r in results.values())
+    assert results["gmres"]["forward_converged"] == 1.0
+
+
+def test_backward_script_counts_the_samples_whose_adjoint_was_reported(getkey):
+    backward = load_benchmark("backward")
+    model = hj.HAM((12, 9, 4), key=getkey())
+    x = jax.random.uniform(getkey(), (5, 12))
+    labels = jax.numpy.arange(5) % 4
+    options = dict(backward=hj.FixedPointAdjoint(max_steps=2))
+    gradient, failed = backward.unsolved_samples(backward.gradient_function(x, labels, options), model)
+    assert failed == 5 and gradient.shape == (12 * 9 + 9 * 4 + 9 + 4,)
+    options = dict(backward=hj.FixedPointAdjoint())
+    assert backward.unsolved_samples(backward.gradient_function(x, labels, options), model)[1] == 0
+
+
 @pytest.mark.parametrize("script, argv, message", [
     ("table2", ["--epochs", "0"], "argument --epochs: must be a positive integer, got '0'"),
     ("table2", ["--seeds", "0", "-1"], "argument --seeds: must be a non-negative integer, got '-1'"),
@@ -385,6 +416,9 @@ def test_table2_merge_keeps_each_runs_machine_and_says_which_ran_where(tmp_path)
     ("iterations", ["--batch", "0"], "argument --batch: must be a positive integer"),
     ("iterations", ["--samples", "-5"], "argument --samples: must be a positive integer, got '-5'"),
     ("stability", ["some-run", "--steps", "0"], "argument --steps: must be a positive integer"),
+    ("backward", ["--batch", "0"], "argument --batch: must be a positive integer, got '0'"),
+    ("backward", ["--max-steps", "-1"], "argument --max-steps: must be a positive integer"),
+    ("backward", ["--rows", "ham9"], "argument --rows: invalid choice:"),
     # an --out the results could not be written to, refused before the work (not after)
     ("table2", ["--out", str(REPOSITORY / "benchmarks")], "benchmarks is a directory; give a file name in it"),
     ("speed", ["--out", str(REPOSITORY / "README.md" / "s.json")], "README.md is a file, not a directory"),
@@ -393,6 +427,7 @@ def test_table2_merge_keeps_each_runs_machine_and_says_which_ran_where(tmp_path)
     ("iterations", ["--out", str(REPOSITORY / "benchmarks")], "benchmarks is a directory"),
     ("stability", ["some-run", "--out", str(REPOSITORY / "README.md" / "st")], "README.md is a file, not a directory"),
     ("stability", ["some-run", "--out", str(REPOSITORY / "benchmarks")], "benchmarks is a directory"),
+    ("backward", ["--out", str(REPOSITORY / "README.md" / "b")], "README.md is a file, not a directory"),
     ("curves", ["some.json", "--out", str(REPOSITORY / "README.md" / "c.png")], "README.md is a file, not a directory"),
     ("curves", ["some.json", "--out", str(REPOSITORY / "benchmarks")], "benchmarks is a directory"),
 ])
@@ -410,7 +445,8 @@ def test_benchmark_scripts_refuse_nonsense_options_naming_them(
 def test_benchmark_scripts_report_missing_data_and_foreign_files_in_one_message(tmp_path, monkeypatch):
     for script, argv in [("table2", ["--data-dir", tmp_path, "--out", tmp_path / "t"]),
                          ("speed", ["--data-dir", tmp_path, "--out", tmp_path / "s.json"]),
-                         ("iterations", ["--data-dir", tmp_path, "--out", tmp_path / "i.json"])]:
+                         ("iterations", ["--data-dir", tmp_path, "--out", tmp_path / "i.json"]),
+                         ("backward", ["--data-dir", tmp_path, "--out", tmp_path / "b"])]:
         main = load_benchmark(script).main
         monkeypatch.setattr(sys, "argv", [f"{script}.py", *map(str, argv)])
         with pytest.raises(SystemExit) as exit_info:

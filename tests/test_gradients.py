@@ -1,3 +1,4 @@
+import pathlib
 import warnings
 
 import equinox as eqx
@@ -323,6 +324,12 @@ def test_solve_reports_the_samples_whose_adjoint_did_not_converge(getkey):
     (warning,) = caught
     assert (warning.message.failed, warning.message.samples) == (5, 5)
     assert type(warning.message.failed) is int
+    # attributed to hopjax (not to JAX's callback machinery), so a filter by module works
+    assert pathlib.Path(warning.filename).parts[-2:] == ("hopjax", "_nonconvergence.py")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", module="hopjax")
+        gradient(hj.FixedPointAdjoint(max_steps=2))
     with pytest.raises(Exception, match="FixedPointAdjoint: the adjoint .* for 5 of 5 samples"):
         gradient(hj.FixedPointAdjoint(max_steps=2), throw=True)
 
