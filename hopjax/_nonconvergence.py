@@ -61,11 +61,12 @@ def _report_adjoint(mode: str, throw: bool, failed, total) -> None:
         return
     message = (
         f"{mode}: the adjoint fixed point w = J^T w + g of the backward pass did not "
-        f"converge for {failed} of {total} samples (its tolerance not reached "
-        "within its max_steps, or w not finite), so the gradient is not the implicit "
-        "gradient. This happens where the forward solve did not converge (see "
-        "Equilibrium.converged) or where the map's Jacobian is not a contraction: "
-        f"raise the forward max_steps, raise {mode}'s max_steps"
+        f"converge for {failed} of {total} samples (its residual J^T w + g - w not "
+        "within tolerance after its max_steps, or w not finite), so the gradient is "
+        "not the implicit gradient. This happens where the forward solve did not "
+        "converge (see Equilibrium.converged) or where the map's Jacobian is not a "
+        "contraction (hopjax.spectral_radius near or above 1): raise the forward "
+        f"max_steps, raise {mode}'s max_steps"
         + (" or restart." if mode == "GMRESAdjoint" else ", or use hopjax.GMRESAdjoint().")
     )
     if throw:

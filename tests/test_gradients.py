@@ -307,6 +307,26 @@ def test_an_adjoint_that_does_not_converge_is_reported():
         assert isinstance(error.value, (hj.NonConvergenceError, jax.errors.JaxRuntimeError))
 
 
+def test_an_adjoint_whose_step_is_small_but_residual_is_not_is_reported():
+    # A fixed-point solver's test is on its step. A damped Picard adjoint moves 0.1 x its
+    # residual per step, so its test (rtol 1e-4) passes at a residual near 1e-3 |w|, and
+    # w is 1 % off. FixedPointAdjoint checks the true residual J^T w + g - w: reported.
+    params = {"a": jnp.array([0.9, 0.5, 0.25]), "b": jnp.array([1.0, 1.0, -2.0])}
+    exact = 1 / (1 - params["a"])  # dL/db for L = sum(y), y = a y + b
+
+    def gradient(solver):
+        loss = lambda p: jnp.sum(_linear_fixed_point(p, hj.FixedPointAdjoint(solver=solver))[0])
+        return jax.grad(loss)(params)["b"]
+
+    with pytest.warns(hj.AdjointNonConvergenceWarning, match="for 1 of 1 samples"):
+        creeping = gradient(hj.Picard(rtol=1e-4, damping=0.9))
+    assert float(jnp.linalg.norm(creeping - exact)) > 1e-3 * float(jnp.linalg.norm(exact))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same solver undamped: its step is its residual
+        np.testing.assert_allclose(gradient(hj.Picard(rtol=1e-4)), exact, rtol=1e-3)
+        np.testing.assert_allclose(gradient(hj.Picard(rtol=1e-10)), exact, rtol=1e-8)
+
+
 def test_solve_reports_the_samples_whose_adjoint_did_not_converge(getkey):
     model = hj.HAM((12, 9, 4), key=getkey())
     x = random_input(getkey(), 12, batch=5)
