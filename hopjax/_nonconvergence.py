@@ -59,15 +59,23 @@ def _report_adjoint(mode: str, throw: bool, failed, total) -> None:
     failed, total = int(failed), int(total)
     if failed == 0:
         return
+    if mode == "RecurrentBackprop":  # a fixed number of terms: only overflow to report
+        what = "its K-term series J^T ... J^T g overflowed (w not finite)"
+        remedy = "use hopjax.GMRESAdjoint() or hopjax.FixedPointAdjoint()."
+    else:
+        what = (
+            "its residual J^T w + g - w not within tolerance after its max_steps, or w "
+            "not finite"
+        )
+        remedy = f"raise the forward max_steps, raise {mode}'s max_steps" + (
+            " or restart." if mode == "GMRESAdjoint" else ", or use hopjax.GMRESAdjoint()."
+        )
     message = (
         f"{mode}: the adjoint fixed point w = J^T w + g of the backward pass did not "
-        f"converge for {failed} of {total} samples (its residual J^T w + g - w not "
-        "within tolerance after its max_steps, or w not finite), so the gradient is "
-        "not the implicit gradient. This happens where the forward solve did not "
-        "converge (see Equilibrium.converged) or where the map's Jacobian is not a "
-        "contraction (hopjax.spectral_radius near or above 1): raise the forward "
-        f"max_steps, raise {mode}'s max_steps"
-        + (" or restart." if mode == "GMRESAdjoint" else ", or use hopjax.GMRESAdjoint().")
+        f"converge for {failed} of {total} samples ({what}), so the gradient is not the "
+        "implicit gradient. This happens where the forward solve did not converge (see "
+        "Equilibrium.converged) or where the map's Jacobian is not a contraction "
+        f"(hopjax.spectral_radius near or above 1): {remedy}"
     )
     if throw:
         raise NonConvergenceError(message, failed, total)

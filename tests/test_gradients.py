@@ -305,6 +305,11 @@ def test_an_adjoint_that_does_not_converge_is_reported():
         with pytest.raises(Exception, match="did not converge for 1 of 1 samples") as error:
             _gradient_of_the_linear_fixed_point(unfound, throw=True)
         assert isinstance(error.value, (hj.NonConvergenceError, jax.errors.JaxRuntimeError))
+    # The papers' series has no tolerance, only overflow to report: 5^k passes float64's
+    # largest number before 500 terms.
+    overflowing = "RecurrentBackprop: .* for 1 of 1 samples \\(its K-term series .* overflowed"
+    with pytest.warns(hj.AdjointNonConvergenceWarning, match=overflowing):
+        _gradient_of_the_linear_fixed_point(hj.RecurrentBackprop(steps=500))
 
 
 def test_an_adjoint_whose_step_is_small_but_residual_is_not_is_reported():
