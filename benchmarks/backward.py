@@ -7,7 +7,8 @@ labels) on the first --batch Fashion-MNIST test images, under every backward mod
 - `fixed-point`: `hj.FixedPointAdjoint()`, hopjax's default (plain Anderson on the
   adjoint w = J^T w + g, rtol 1e-6);
 - `fixed-point-safeguarded`: the same with the papers' safeguard (the default before
-  2026-12-05), to show why it is not the default;
+  2026-12-05, then capped at 500 steps; here at today's 1000), to show why it is not
+  the default;
 - `gmres`: `hj.GMRESAdjoint()`;
 - `rbp`, `rbp-unrolled`: the papers' recurrent backprop with K = 8 / 16 / 24 steps, at
   the solution and unrolled through map calls (`hopjax train`'s default);

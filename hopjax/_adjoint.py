@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import lineax as lx
 import optimistix as optx
 from jax.flatten_util import ravel_pytree
-from jaxtyping import Array, Bool, Float, PyTree
+from jaxtyping import Array, Bool, PyTree
 
 from ._checks import all_finite, as_python_number, check_positive_int, check_tolerances
 from ._solver._monitor import two_norm
@@ -67,22 +67,33 @@ def _add(a, b):
     return jax.tree.map(lambda u, v: u + v, a, b)
 
 
-def adjoint_residual(
-    transpose_jacobian: Callable[[PyTree], PyTree], w: PyTree, cotangent: PyTree
-) -> Float[Array, " n"]:
-    r"""The residual $J^T w + g - w$ of the adjoint equation, flattened, in at least
-    float32 (a half-precision model's own products are that accurate at best)."""
+def adjoint_solved(
+    transpose_jacobian: Callable[[PyTree], PyTree],
+    w: PyTree,
+    cotangent: PyTree,
+    *,
+    rtol: float,
+    atol: float,
+    relative_to: PyTree,
+) -> Bool[Array, ""]:
+    r"""Whether $w$ solves the adjoint equation: $w$ is finite and its true residual
+    $\lVert J^T w + g - w\rVert_2 \le \text{atol} + \max(\text{rtol}\,\lVert v\rVert_2,
+    \sqrt{\varepsilon}\,\lVert g\rVert_2)$, with $v$ = `relative_to` (the mode's own
+    scale: $g$ for GMRES, $w$ for a fixed-point test) and $\varepsilon$ the machine
+    epsilon of $g$'s dtype, below whose square root $J^T w$ is not accurate enough to
+    judge. Summed in at least float32 (a half-precision model's own products are that
+    accurate at best)."""
 
     def flat(tree):
         vector = ravel_pytree(tree)[0]
         return vector.astype(jnp.promote_types(vector.dtype, jnp.float32))
 
-    return flat(transpose_jacobian(w)) + flat(cotangent) - flat(w)
-
-
-def _eps(tree: PyTree) -> float:
-    """The largest machine epsilon of the tree's dtypes."""
-    return max(float(jnp.finfo(leaf.dtype).eps) for leaf in jax.tree.leaves(tree))
+    residual = flat(transpose_jacobian(w)) + flat(cotangent) - flat(w)
+    eps = max(float(jnp.finfo(leaf.dtype).eps) for leaf in jax.tree.leaves(cotangent))
+    tolerance = atol + jnp.maximum(
+        rtol * two_norm(flat(relative_to)), math.sqrt(eps) * two_norm(flat(cotangent))
+    )
+    return (two_norm(residual) <= tolerance) & all_finite(w)
 
 
 class FixedPointAdjoint(AbstractBackward):
@@ -155,16 +166,13 @@ class FixedPointAdjoint(AbstractBackward):
         )
         # Anderson's test is on its step, which can be small where the true residual is
         # not (the mixed iterates stagnating): check the residual, on the solver's own
-        # scale with a margin of 2 (Picard's residual is its next step), or, where the
-        # dtype cannot reach that, as GMRESAdjoint does (sqrt(eps) |g|).
+        # scale with a margin of 2 (Picard's residual is its next step).
         w = solution.value
-        residual = two_norm(adjoint_residual(transpose_jacobian, w, cotangent))
-        tolerance = solver.atol + jnp.maximum(
-            2 * solver.rtol * two_norm(ravel_pytree(w)[0]),
-            math.sqrt(_eps(cotangent)) * two_norm(ravel_pytree(cotangent)[0]),
+        solved = adjoint_solved(
+            transpose_jacobian, w, cotangent,
+            rtol=2 * solver.rtol, atol=solver.atol, relative_to=w,
         )
-        converged = solution.result == optx.RESULTS.successful
-        return w, converged & (residual <= tolerance) & all_finite(w)
+        return w, (solution.result == optx.RESULTS.successful) & solved
 
 
 class RecurrentBackprop(AbstractBackward):
@@ -311,11 +319,10 @@ class GMRESAdjoint(AbstractBackward):
         # 2-norm, to rtol or, where the dtype cannot reach it, sqrt(eps) (the eps of the
         # cotangent's own dtype: a half-precision model's J^T v is only that accurate,
         # however wide GMRES iterates).
-        residual = two_norm(adjoint_residual(transpose_jacobian, w, cotangent))
-        tolerance = self.atol + max(self.rtol, math.sqrt(_eps(cotangent))) * two_norm(
-            ravel_pytree(widen(cotangent))[0]
+        return w, adjoint_solved(
+            transpose_jacobian, w, cotangent,
+            rtol=self.rtol, atol=self.atol, relative_to=cotangent,
         )
-        return w, (residual <= tolerance) & all_finite(w)
 
 
 class UnrolledBackprop(AbstractBackward):

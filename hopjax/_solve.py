@@ -172,7 +172,7 @@ def solve(
         if isinstance(failed, jax.core.Tracer):
             jax.debug.callback(raise_if_failed, failed, total)
         else:
-            raise_if_failed(int(failed), total)
+            raise_if_failed(failed, total)
     return equilibrium
 
 
