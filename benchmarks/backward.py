@@ -90,13 +90,11 @@ def gradient_function(x, labels, options):
 
 def unsolved_samples(fn, model) -> tuple[jax.Array, int]:
     """`fn(model)`'s gradient and how many samples its backward pass reported
-    not converged (0 where it warned of none)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", hj.AdjointNonConvergenceWarning)
+    not converged (`hopjax.count_adjoint_failures`), silently."""
+    with warnings.catch_warnings(), hj.count_adjoint_failures() as count:
+        warnings.simplefilter("ignore", hj.AdjointNonConvergenceWarning)
         _, gradient = jax.block_until_ready(fn(model))
-    failed = sum(w.message.failed for w in caught
-                 if issubclass(w.category, hj.AdjointNonConvergenceWarning))
-    return gradient, failed
+    return gradient, count.failed
 
 
 def compare(row, update, model, x, labels, args, progress) -> list[dict]:

@@ -37,7 +37,9 @@ from ._model import (
     HAM as HAM,
 )
 from ._nonconvergence import (
+    AdjointFailureCount as AdjointFailureCount,
     AdjointNonConvergenceWarning as AdjointNonConvergenceWarning,
+    count_adjoint_failures as count_adjoint_failures,
     NonConvergenceError as NonConvergenceError,
 )
 from ._residual import equation_residual as equation_residual

@@ -151,6 +151,12 @@ def _train(args, parser) -> int:
             f"iterations to convergence {last['test_paper_iterations']:.2f} (papers' count), "
             f"{last['test_steps']:.2f} (hopjax steps); run in {out}"
         )
+        if last.get("train_adjoint_not_converged"):  # None, or absent in older runs
+            print(
+                f"  the adjoint ({config.backward}) did not converge for "
+                f"{100 * last['train_adjoint_not_converged']:.2f} % of the last epoch's "
+                "training samples (train_adjoint_not_converged in metrics.jsonl)"
+            )
     return 0
 
 

@@ -3,8 +3,11 @@ adjoint of the backward pass (whose only output is a gradient, with no room for 
 per-sample flag) a warning otherwise. Both run on the host, through
 `jax.debug.callback` when traced."""
 
+import contextlib
 import functools
+import threading
 import warnings
+from collections.abc import Iterator
 
 import jax
 import jax.numpy as jnp
@@ -39,6 +42,57 @@ class AdjointNonConvergenceWarning(_SampleCounts, RuntimeWarning):
     `w.message.failed`."""
 
 
+class AdjointFailureCount:
+    """What [`hopjax.count_adjoint_failures`][] counted: `failed`, the samples whose
+    adjoint was reported unsolved, summed over every backward pass that reported one,
+    and `reports`, how many backward passes did."""
+
+    def __init__(self):
+        self.failed = 0
+        self.reports = 0
+
+    def __repr__(self) -> str:
+        return f"AdjointFailureCount(failed={self.failed}, reports={self.reports})"
+
+
+_counts: list[AdjointFailureCount] = []
+_counts_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def count_adjoint_failures() -> Iterator[AdjointFailureCount]:
+    """Count the samples whose adjoint did not converge in the backward passes run
+    inside the `with` block, whatever the warning filters do with their
+    [`hopjax.AdjointNonConvergenceWarning`][] (and with `throw=True` too):
+
+    ```python
+    with hj.count_adjoint_failures() as count:
+        for x in batches:
+            grads = jax.grad(loss)(model, x)
+    print(count.failed, "samples' gradients were not the implicit gradient")
+    ```
+
+    The count is final when the block ends (it waits for the computations dispatched
+    inside it, `jax.effects_barrier`). It counts what the modes that solve an adjoint
+    report ([`hopjax.FixedPointAdjoint`][], [`hopjax.GMRESAdjoint`][],
+    [`hopjax.RecurrentBackprop`][]); the unrolled modes report nothing. Reports come
+    from JAX's callbacks, in this process, so a block also counts those of other
+    threads running at the same time; blocks may be nested.
+
+    **Yields:** an `AdjointFailureCount` with `failed` (samples) and `reports`
+    (backward passes that reported at least one).
+    """
+    count = AdjointFailureCount()
+    with _counts_lock:
+        _counts.append(count)
+    try:
+        yield count
+    finally:
+        jax.effects_barrier()
+        with _counts_lock:
+            _counts.remove(count)
+
+
 def raise_if_failed(failed, total) -> None:
     """The forward solve's `throw=True` check, on concrete numbers."""
     failed, total = int(failed), int(total)
@@ -59,6 +113,10 @@ def _report_adjoint(mode: str, throw: bool, failed, total) -> None:
     failed, total = int(failed), int(total)
     if failed == 0:
         return
+    with _counts_lock:
+        for count in _counts:
+            count.failed += failed
+            count.reports += 1
     if mode == "RecurrentBackprop":  # a fixed number of terms: only overflow to report
         what = "its K-term series J^T ... J^T g overflowed (w not finite)"
         remedy = "use hopjax.GMRESAdjoint() or hopjax.FixedPointAdjoint()."

@@ -48,6 +48,23 @@ def test_train_resume_evaluate(data_dir, tmp_path, capsys):
     assert saved["paper_iterations"]["mean"] == last["test_paper_iterations"]
 
 
+def test_train_says_when_adjoints_did_not_converge(data_dir, tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["train", *TINY, "--data-dir", data_dir, "--epochs", "1", "--out", str(out)]
+    with pytest.warns(hj.AdjointNonConvergenceWarning):
+        assert main([*args, "--backward", "fixed-point", "--backward-steps", "1"]) == 0
+    said = "the adjoint (fixed-point) did not converge for 100.00 % of the last epoch's"
+    assert said in capsys.readouterr().out
+    # A run written before the count existed has no such key: resuming it says nothing.
+    metrics = out / "metrics.jsonl"
+    (record,) = [json.loads(line) for line in metrics.read_text().splitlines()]
+    del record["train_adjoint_not_converged"]
+    metrics.write_text(json.dumps(record) + "\n")
+    assert main(["train", "--out", str(out), "--resume", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "epoch 1/1: test accuracy" in printed and "did not converge" not in printed
+
+
 def test_python_dash_m_runs_the_cli():
     result = subprocess.run(
         [sys.executable, "-m", "hopjax", "train", "--help"], capture_output=True, text=True

@@ -371,6 +371,44 @@ def test_solve_reports_the_samples_whose_adjoint_did_not_converge(getkey):
         per_example(hj.FixedPointAdjoint(max_steps=2))
 
 
+def test_count_adjoint_failures_counts_whatever_the_warning_filters_do(getkey):
+    model = hj.HAM((12, 9, 4), key=getkey())
+    x = random_input(getkey(), 12, batch=5)
+
+    def gradient(backward, throw=False):
+        loss = lambda m: jnp.sum(hj.solve(m, x, backward=backward, throw=throw).output ** 2)
+        return jax.jit(jax.grad(loss))(model)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with hj.count_adjoint_failures() as outer:
+            gradient(hj.FixedPointAdjoint())  # converged: nothing to count
+            assert (outer.failed, outer.reports) == (0, 0)
+            with hj.count_adjoint_failures() as inner:
+                gradient(hj.FixedPointAdjoint(max_steps=2))
+                gradient(hj.GMRESAdjoint(max_steps=1, restart=1))
+            with pytest.raises(Exception, match="for 5 of 5 samples"):
+                gradient(hj.FixedPointAdjoint(max_steps=2), throw=True)
+        after = hj.count_adjoint_failures()
+        with after as later:
+            gradient(hj.FixedPointAdjoint(max_steps=2))
+    assert (inner.failed, inner.reports) == (10, 2)
+    assert (outer.failed, outer.reports) == (15, 3)  # the nested block's and the raised one
+    assert (later.failed, later.reports) == (5, 1)  # a closed block counts no more
+    assert repr(inner) == "AdjointFailureCount(failed=10, reports=2)"
+
+    # Per-example gradients: one report per failed sample, none for the others.
+    def per_example(backward):
+        loss = lambda m, x: jnp.sum(hj.solve(m, x, backward=backward).output ** 2)
+        return jax.vmap(jax.grad(loss), in_axes=(None, 0))(model, x)
+
+    with warnings.catch_warnings(), hj.count_adjoint_failures() as count:
+        warnings.simplefilter("ignore")
+        per_example(hj.FixedPointAdjoint(max_steps=2))
+        per_example(hj.FixedPointAdjoint())
+    assert (count.failed, count.reports) == (5, 5)
+
+
 def test_default_adjoint_is_plain_anderson_where_the_safeguard_crawls():
     # A float32 5-layer HAM at the papers' initialisation, synchronous updates: the
     # spectral radius of J is near 1 for some samples. The papers' safeguard (made for

@@ -2,6 +2,7 @@
 
 import json
 import pathlib
+import warnings
 
 import equinox as eqx
 import jax
@@ -57,6 +58,21 @@ def test_resume_equals_uninterrupted(data_dir, tmp_path, update, solver):
         return [{k: v for k, v in r.items() if not k.endswith("_s")} for r in history]
 
     assert drop_times(history) == drop_times(resumed_history)
+
+
+def test_metrics_count_the_training_samples_whose_adjoint_did_not_converge(data_dir):
+    data = load_dataset("fashion-mnist", data_dir=data_dir)
+    settings = dict(epochs=1, **{**SMALL, "train_examples": 128, "test_examples": 64})
+
+    def unsolved(**backward):
+        _, history = train(TrainConfig(**settings, **backward), data=data, progress=False)
+        return history[0]["train_adjoint_not_converged"]
+
+    assert unsolved() is None  # the papers' unrolled recurrent backprop solves no adjoint
+    assert unsolved(backward="fixed-point") == 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # counted whatever the filters do
+        assert unsolved(backward="fixed-point", backward_steps=1) == 1.0
 
 
 def test_checkpoint_errors_name_the_problem(data_dir, tmp_path):

@@ -12,6 +12,7 @@ import jax.numpy as jnp
 from tqdm.auto import tqdm
 
 from .._checks import check_flag, check_path, check_positive_int
+from .._nonconvergence import count_adjoint_failures
 from ..data import batch_indices, check_dataset, Dataset, load_dataset
 from ..parallel import data_parallel_mesh, shard_batch
 from ._checkpoint import (
@@ -21,7 +22,7 @@ from ._checkpoint import (
     replaced_atomically,
     save_checkpoint,
 )
-from ._config import TrainConfig
+from ._config import ADJOINT_SOLVING, TrainConfig
 from ._evaluate import check_labels_fit, evaluate
 from ._step import make_train_step
 
@@ -114,7 +115,9 @@ def train(
 
     **Returns:** `(model, history)`: the trained model and one dict per epoch (epoch,
     learning rate, training loss / accuracy / steps / papers' iterations / converged
-    fraction, test accuracy, test iterations, not-converged fraction, training and
+    fraction, fraction of training samples whose adjoint was reported unsolved
+    ([`hopjax.count_adjoint_failures`][]; `None` for the unrolled backward modes, which
+    solve none), test accuracy, test iterations, not-converged fraction, training and
     evaluation time), the same lines as `metrics.jsonl`.
 
     **Raises:** [`hopjax.train.CheckpointError`][] as above; `ValueError` (or
@@ -181,14 +184,15 @@ def train(
         )
         totals, start = None, time.perf_counter()
         bar = tqdm(batches, desc=f"epoch {epoch + 1}", unit="batch", leave=False, disable=not progress)
-        for i, index in enumerate(bar):
-            batch = (images[index], labels[index])
-            if mesh is not None:
-                batch = shard_batch(batch, mesh)
-            model, opt_state, metrics = step(model, opt_state, *batch)
-            totals = metrics if totals is None else jax.tree.map(jnp.add, totals, metrics)
-            if progress and (i % 25 == 0 or i == len(batches) - 1):
-                bar.set_postfix(_means(totals, i + 1, short=True))
+        with count_adjoint_failures() as adjoint:
+            for i, index in enumerate(bar):
+                batch = (images[index], labels[index])
+                if mesh is not None:
+                    batch = shard_batch(batch, mesh)
+                model, opt_state, metrics = step(model, opt_state, *batch)
+                totals = metrics if totals is None else jax.tree.map(jnp.add, totals, metrics)
+                if progress and (i % 25 == 0 or i == len(batches) - 1):
+                    bar.set_postfix(_means(totals, i + 1, short=True))
         train_metrics = _means(totals, len(batches))
         train_time = time.perf_counter() - start
         report = evaluate(model, data.test_images, data.test_labels, eval_options)
@@ -196,6 +200,10 @@ def train(
             "epoch": epoch + 1,
             "learning_rate": float(schedule(epoch * steps_per_epoch)),
             **{f"train_{k}": v for k, v in train_metrics.items()},
+            "train_adjoint_not_converged": (
+                adjoint.failed / (len(batches) * config.batch_size)
+                if config.backward in ADJOINT_SOLVING else None
+            ),
             "test_accuracy": report["accuracy"],
             "test_paper_iterations": report["paper_iterations"]["mean"],
             "test_steps": report["steps"]["mean"],
@@ -207,6 +215,7 @@ def train(
         epochs_bar.set_postfix(
             test_acc=f"{record['test_accuracy']:.4f}",
             iters=f"{record['test_paper_iterations']:.2f}",
+            **({"adjoint_unsolved": adjoint.failed} if adjoint.failed else {}),
         )
         if out is not None:
             _write_history(out / METRICS, history)
