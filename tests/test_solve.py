@@ -163,9 +163,8 @@ def test_numpy_numbers_are_taken_as_python_numbers(getkey):
             model, x, solver=solver, backward=backward, max_steps=np.int64(50), trace=True
         ).output.sum()
 
-    for solver in solvers:
-        for backward in backwards:
-            assert bool(jnp.all(jnp.isfinite(jax.grad(loss)(x, solver, backward))))
+    for solver, backward in zip(solvers * 2, backwards, strict=True):  # each one used
+        assert bool(jnp.all(jnp.isfinite(jax.grad(loss)(x, solver, backward))))
     assert hj.solve(model, x, max_steps=np.int64(50), trace=True).trace.shape == (3, 50)
     assert hj.spectral_radius(model, x, hj.solve(model, x).states, iterations=np.int64(20)).shape == (3,)
 
