@@ -51,6 +51,17 @@ SCRIPT = textwrap.dedent(
         np.testing.assert_allclose(metrics1[k], metrics8[k], rtol=1e-9)
     assert not np.allclose(m1.weights[1], model.weights[1])  # the steps did move the weights
 
+    # an adjoint that does not converge is counted on every device: 64 samples either way
+    counts = []
+    for mesh_or_none in (None, mesh):
+        opt = madam(0.01)
+        step = make_train_step(opt, mesh=mesh_or_none, **{**options, "backward": hj.FixedPointAdjoint(max_steps=1)})
+        xs, ys = (x, labels) if mesh_or_none is None else shard_batch((x, labels), mesh)
+        with pytest.warns(hj.AdjointNonConvergenceWarning), hj.count_adjoint_failures() as count:
+            step(model, opt.init(eqx.filter(model, eqx.is_inexact_array)), xs, ys)
+        counts.append((count.failed, count.reports))
+    assert counts == [(64, 1), (64, 8)], counts
+
     with pytest.raises(ValueError, match="cannot be split evenly over 8 devices"):
         shard_batch(x[:60], mesh)
     with pytest.raises(ValueError, match="needs at least one device, got none"):
