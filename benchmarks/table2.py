@@ -61,9 +61,11 @@ def taken_at(row: str, variant: str, args) -> int:
 
 
 EPOCH_KEYS = ("test_accuracy", "test_paper_iterations", "test_not_converged", "train_loss",
-              "train_time_s")
+              "train_time_s", "train_adjoint_not_converged")
 """What each run's record keeps of every epoch, from its metrics.jsonl (the run
-directories themselves are not committed)."""
+directories themselves are not committed). A key is left out where some epoch has no
+number for it (`train_adjoint_not_converged` with an unrolled backward mode, which
+solves no adjoint, or in metrics written before 2026-12-06)."""
 
 
 def config_for(row, variant, seed, args):
@@ -120,7 +122,8 @@ def run_one(row, variant, seed, args, data):
         "row": row, "variant": variant, "seed": seed, "epochs": epochs,
         "test_accuracy": report["accuracy"],
         "first_epoch_test_accuracy": history[0]["test_accuracy"],
-        "by_epoch": {key: [h[key] for h in history] for key in EPOCH_KEYS},
+        "by_epoch": {key: [h[key] for h in history] for key in EPOCH_KEYS
+                     if all(h.get(key) is not None for h in history)},
         "paper_iterations": report["paper_iterations"]["mean"],
         "steps": report["steps"]["mean"],
         "not_converged": report["not_converged"],

@@ -187,6 +187,8 @@ def test_table2_backward_steps_names_the_run_and_reaches_the_config(tmp_path):
                   "--trace-samples", "4", "--out", out, "--no-progress")
     (run,) = json.loads(out.with_suffix(".json").read_text())["runs"]
     assert run["config"]["backward_steps"] == 3 and run["config"]["backward"] == "rbp-unrolled"
+    assert "train_adjoint_not_converged" not in run["by_epoch"]  # rbp-unrolled solves none
+    assert run["by_epoch"]["train_loss"] and "test_accuracy" in run["by_epoch"]
     assert (tmp_path / "t2-runs" / "ham3-eo-anderson-seed0-rbp-unrolled-K3" / "metrics.jsonl").exists()
     assert "--backward rbp-unrolled --backward-steps 3," in out.with_suffix(".md").read_text()
     # curves.py keeps runs that differ only in K apart, and names K in the legend (the
