@@ -332,7 +332,10 @@ def test_an_adjoint_whose_step_is_small_but_residual_is_not_is_reported():
         np.testing.assert_allclose(gradient(hj.Picard(rtol=1e-10)), exact, rtol=1e-8)
 
 
-def test_solve_reports_the_samples_whose_adjoint_did_not_converge(getkey):
+def _small_ham_gradients(getkey):
+    """`gradient(backward, throw=False)`, the jit-compiled gradient of a sum-of-squares
+    loss of a 3-layer HAM's solve of 5 random inputs, and `per_example(backward)`, the
+    `jax.vmap` of its one-sample gradients."""
     model = hj.HAM((12, 9, 4), key=getkey())
     x = random_input(getkey(), 12, batch=5)
 
@@ -340,6 +343,15 @@ def test_solve_reports_the_samples_whose_adjoint_did_not_converge(getkey):
         loss = lambda m: jnp.sum(hj.solve(m, x, backward=backward, throw=throw).output ** 2)
         return jax.jit(jax.grad(loss))(model)
 
+    def per_example(backward):
+        loss = lambda m, x: jnp.sum(hj.solve(m, x, backward=backward).output ** 2)
+        return jax.vmap(jax.grad(loss), in_axes=(None, 0))(model, x)
+
+    return gradient, per_example
+
+
+def test_solve_reports_the_samples_whose_adjoint_did_not_converge(getkey):
+    gradient, per_example = _small_ham_gradients(getkey)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         gradient(hj.FixedPointAdjoint())  # converged forward and adjoint: silent
@@ -360,10 +372,6 @@ def test_solve_reports_the_samples_whose_adjoint_did_not_converge(getkey):
 
     # Per-example gradients (jax.vmap of the gradient of one-sample solves): the check
     # is batched with them, silent where each adjoint converged.
-    def per_example(backward):
-        loss = lambda m, x: jnp.sum(hj.solve(m, x, backward=backward).output ** 2)
-        return jax.vmap(jax.grad(loss), in_axes=(None, 0))(model, x)
-
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert per_example(hj.FixedPointAdjoint()).weights[0].shape == (5, 12, 9)
@@ -372,13 +380,7 @@ def test_solve_reports_the_samples_whose_adjoint_did_not_converge(getkey):
 
 
 def test_count_adjoint_failures_counts_whatever_the_warning_filters_do(getkey):
-    model = hj.HAM((12, 9, 4), key=getkey())
-    x = random_input(getkey(), 12, batch=5)
-
-    def gradient(backward, throw=False):
-        loss = lambda m: jnp.sum(hj.solve(m, x, backward=backward, throw=throw).output ** 2)
-        return jax.jit(jax.grad(loss))(model)
-
+    gradient, per_example = _small_ham_gradients(getkey)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with hj.count_adjoint_failures() as outer:
@@ -398,10 +400,6 @@ def test_count_adjoint_failures_counts_whatever_the_warning_filters_do(getkey):
     assert repr(inner) == "AdjointFailureCount(failed=10, reports=2)"
 
     # Per-example gradients: one report per failed sample, none for the others.
-    def per_example(backward):
-        loss = lambda m, x: jnp.sum(hj.solve(m, x, backward=backward).output ** 2)
-        return jax.vmap(jax.grad(loss), in_axes=(None, 0))(model, x)
-
     with warnings.catch_warnings(), hj.count_adjoint_failures() as count:
         warnings.simplefilter("ignore")
         per_example(hj.FixedPointAdjoint(max_steps=2))
