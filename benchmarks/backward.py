@@ -21,10 +21,10 @@ adjoint was reported not converged (`hj.AdjointNonConvergenceWarning`), and the 
 wall time of the jit-compiled loss-and-gradient (forward solve included, so the forward
 time is the `forward ms` column's). The forward solve is the papers' Anderson (rtol 1e-4)
 with up to --max-steps steps (1000): far more than the papers' caps, since at
-initialisation the 5- and 7-layer HAMs need 120-240 steps on average (with 200, 16-48 %
+initialisation the 5- and 7-layer HAMs need 130-230 steps on average (with 200, 16-48 %
 of test images stop short), and the backward modes are to be compared at equilibria.
 
-    python benchmarks/backward.py                      # ~5 minutes on a 2-core CPU
+    python benchmarks/backward.py                      # ~15 minutes on a 2-core CPU
     python benchmarks/backward.py --rows ham3 --updates even_odd --batch 256
 
 Prints a table; writes it and the numbers to benchmarks/results/backward-<backend>.{md,json}

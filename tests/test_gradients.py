@@ -391,8 +391,7 @@ def test_count_adjoint_failures_counts_whatever_the_warning_filters_do(getkey):
                 gradient(hj.GMRESAdjoint(max_steps=1, restart=1))
             with pytest.raises(Exception, match="for 5 of 5 samples"):
                 gradient(hj.FixedPointAdjoint(max_steps=2), throw=True)
-        after = hj.count_adjoint_failures()
-        with after as later:
+        with hj.count_adjoint_failures() as later:
             gradient(hj.FixedPointAdjoint(max_steps=2))
     assert (inner.failed, inner.reports) == (10, 2)
     assert (outer.failed, outer.reports) == (15, 3)  # the nested block's and the raised one
