@@ -9,10 +9,11 @@ speedup in state updates, test accuracy and wall times, mean (± std) over seeds
     python benchmarks/table2.py --rows ham5 --jobs 2          # two runs at once, one per core
 
 Each (row, variant, seed) trains into --runs-dir/<row>-<variant>-seed<k>/ (a `hopjax
-train` run directory: metrics.jsonl + checkpoint.eqx); a finished run is reused and an
-unfinished one resumed, so a long reproduction can be split over several calls; with
---jobs N, N runs train at once in worker processes (`_table2_pool.py`). A run
-taken before --epochs (--papers-epochs) goes to <row>-<variant>-seed<k>-epoch<e>/.
+train` run directory: metrics.jsonl + checkpoint.eqx; --quick's default is a temporary
+directory, removed at the end); a finished run is reused and an unfinished one resumed,
+so a long reproduction can be split over several calls; with --jobs N, N runs train at
+once in worker processes (`_table2_pool.py`). A run taken before --epochs
+(--papers-epochs) goes to <row>-<variant>-seed<k>-epoch<e>/.
 Results: <out>.json, <out>.md, <out>-fig3.png / <out>-fig4.png (density heatmaps of
 per-sample relative-residual trajectories, as the papers' Figs. 3-4) and <out>-curves.png
 (every run's test accuracy, iterations and loss by epoch; benchmarks/curves.py overlays
@@ -192,7 +193,7 @@ def main():
     parser.add_argument("--trace-samples", type=positive_int, default=1000,
                         help="test images whose full trajectories make the figures")
     parser.add_argument("--runs-dir", help="where the training runs go, reused and resumed "
-                        "(default: <out>-runs; --quick: a new temporary directory)")
+                        "(default: <out>-runs; --quick: a temporary directory, removed at the end)")
     parser.add_argument("--out", help="results path without suffix (default: benchmarks/results/table2[-quick])")
     parser.add_argument("--jobs", type=positive_int, default=1, metavar="N",
                         help="train N runs at once, in N worker processes: on a CPU each "
@@ -209,10 +210,21 @@ def main():
         for key, value in QUICK.items():
             setattr(args, key, value)
     out = out_path(parser, args.out or RESULTS / ("table2-quick" if args.quick else "table2"))
-    if args.runs_dir is None:  # the quick job starts afresh; a full one resumes its runs
-        args.runs_dir = tempfile.mkdtemp(prefix="table2-quick-runs-") if args.quick else str(
-            out.with_name(out.name + "-runs"))
+    if args.runs_dir is None and args.quick:  # the quick job starts afresh, in scratch space
+        with tempfile.TemporaryDirectory(prefix="table2-quick-runs-") as scratch:
+            return reproduce(args, out, scratch)
+    if args.runs_dir is None:  # a full one resumes its runs
+        args.runs_dir = str(out.with_name(out.name + "-runs"))
+    reproduce(args, out, args.runs_dir)
 
+
+def reproduce(args, out: pathlib.Path, runs_dir: str):
+    """Train (into `runs_dir`) and evaluate this call's runs, join the `--include`d ones,
+    and write the table, the JSON record and the figures to `out`. The record's
+    `settings.runs_dir` is None where `runs_dir` is the quick job's temporary directory,
+    removed when it ends."""
+    settings = vars(args).copy()
+    args.runs_dir = runs_dir
     start = time.perf_counter()
     data = load_or_exit(load_data, args)
     included = included_runs(args)  # checked before any training
@@ -239,7 +251,7 @@ def main():
     if curved:
         pngs.append(curves_figure(curved, out.with_name(f"{out.name}-curves.png")))
     record = {
-        "settings": {k: v for k, v in vars(args).items()},
+        "settings": settings,
         "data": data.description,
         "backend": jax.default_backend(),
         "devices": [str(d) for d in jax.devices()],

@@ -8,6 +8,7 @@ import re
 import struct
 import subprocess
 import sys
+import tempfile
 import types
 
 import jax
@@ -119,6 +120,25 @@ def test_table2_script_writes_table_json_and_figures(tmp_path):
                               str(tmp_path / "none.json"), "--out", str(tmp_path / "d.png")],
                              capture_output=True, text=True)
     assert missing.returncode != 0 and "no such results file" in missing.stderr
+
+
+def test_table2_quick_trains_in_scratch_space_it_removes(tmp_path, monkeypatch):
+    # The quickstart's job: its runs (checkpoints, ~100 MB for the real one) go to a
+    # temporary directory that is gone when it ends; the record says none was kept.
+    table2 = load_benchmark("table2")
+    monkeypatch.setattr(table2, "QUICK", dict(
+        table2.QUICK, rows=["ham3"], train_examples=64, test_examples=32, trace_samples=8))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    monkeypatch.setattr(sys, "argv", [
+        "table2.py", "--quick", "--variants", "eo-anderson", "--no-progress",
+        "--data-dir", str(write_mnist_like(tmp_path / "idx", 64, 32)), "--out", str(tmp_path / "q")])
+    table2.main()
+    record = json.loads((tmp_path / "q.json").read_text())
+    assert [(r["row"], r["variant"], r["epochs"]) for r in record["runs"]] == [("ham3", "eo-anderson", 1)]
+    assert record["settings"]["runs_dir"] is None and record["settings"]["quick"]
+    assert list(scratch.iterdir()) == [] and not (tmp_path / "q-runs").exists()
 
 
 def test_speed_script_writes_rows_with_roofline(tmp_path):
