@@ -1,6 +1,8 @@
 """The tensorflow-datasets path, offline: tfds's own mock data, the real preparation of
 a data set from its (locally served) download, and a missing data set or module."""
 
+import tempfile
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,16 @@ from .helpers import mnist_like, write_idx
 
 
 tfds = pytest.importorskip("tensorflow_datasets")
+
+
+@pytest.fixture(autouse=True)
+def _tfds_scratch_in_tmp_path(tmp_path, monkeypatch):
+    """tfds makes an empty temporary directory, never removed, whenever it builds a
+    data set it has not prepared (`DatasetInfo.initialize_from_bucket`): keep them in
+    the test's own directory, not /tmp."""
+    scratch = tmp_path / "tempfile"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
 
 
 @pytest.mark.parametrize("name", ["mnist", "emnist-mnist", "fashion-mnist"])
