@@ -340,3 +340,8 @@ class UnrolledBackprop(AbstractBackward):
         )
 
 
+def solves_adjoint(backward: AbstractBackward) -> bool:
+    """Whether `backward` solves the adjoint fixed point, and so reports the samples
+    where it did not ([`hopjax.count_adjoint_failures`][] counts them): every mode but
+    the unrolled ones, which differentiate through map calls instead."""
+    return not isinstance(backward, (UnrolledBackprop, UnrolledRecurrentBackprop))

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 import hopjax as hj
+from hopjax._adjoint import solves_adjoint
 from hopjax.data import load_dataset
-from hopjax.train import CheckpointError, evaluate, train, TrainConfig
+from hopjax.train import BACKWARDS, CheckpointError, evaluate, train, TrainConfig
 
 from .helpers import compile_log, write_mnist_like
 
@@ -73,6 +74,14 @@ def test_metrics_count_the_training_samples_whose_adjoint_did_not_converge(data_
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # counted whatever the filters do
         assert unsolved(backward="fixed-point", backward_steps=1) == 1.0
+
+
+
+def test_the_adjoint_count_is_recorded_for_every_backward_mode_but_the_unrolled_ones():
+    solving = {name: solves_adjoint(TrainConfig(backward=name).make_backward())
+               for name in BACKWARDS}
+    assert solving == {"rbp": True, "rbp-unrolled": False, "fixed-point": True,
+                       "gmres": True, "unrolled": False}
 
 
 def test_checkpoint_errors_name_the_problem(data_dir, tmp_path):

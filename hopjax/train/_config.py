@@ -25,9 +25,6 @@ SOLVERS = {"anderson": hj.Anderson, "picard": hj.Picard}
 BACKWARDS = ("rbp", "rbp-unrolled", "fixed-point", "gmres", "unrolled")
 """The names `TrainConfig.backward` accepts (`hopjax train --backward`), each one of
 hopjax's backward modes: see [`hopjax.train.TrainConfig`][]."""
-ADJOINT_SOLVING = ("rbp", "fixed-point", "gmres")
-"""The backward modes that solve the adjoint fixed point and report the samples where
-they did not ([`hopjax.count_adjoint_failures`][]); the unrolled ones solve none."""
 PAPER_LAYERS = {
     3: (784, 1990, 10),
     5: (784, 1280, 510, 200, 10),

@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 from tqdm.auto import tqdm
 
+from .._adjoint import solves_adjoint
 from .._checks import check_flag, check_path, check_positive_int
 from .._nonconvergence import count_adjoint_failures
 from ..data import batch_indices, check_dataset, Dataset, load_dataset
@@ -22,7 +23,7 @@ from ._checkpoint import (
     replaced_atomically,
     save_checkpoint,
 )
-from ._config import ADJOINT_SOLVING, TrainConfig
+from ._config import TrainConfig
 from ._evaluate import check_labels_fit, evaluate
 from ._step import make_train_step
 
@@ -169,7 +170,9 @@ def train(
     mesh = None
     if len(jax.devices()) > 1 and config.batch_size % len(jax.devices()) == 0:
         mesh = data_parallel_mesh()  # split every batch over all devices
-    step = make_train_step(optimiser, mesh=mesh, **config.solve_options())
+    train_options = config.solve_options()
+    step = make_train_step(optimiser, mesh=mesh, **train_options)
+    reports_adjoint = solves_adjoint(train_options["backward"])  # else no count to record
     eval_options = config.solve_options(backward=False)
     images = jnp.asarray(data.train_images)
     labels = jnp.asarray(data.train_labels)
@@ -202,7 +205,7 @@ def train(
             **{f"train_{k}": v for k, v in train_metrics.items()},
             "train_adjoint_not_converged": (
                 adjoint.failed / (len(batches) * config.batch_size)
-                if config.backward in ADJOINT_SOLVING else None
+                if reports_adjoint else None
             ),
             "test_accuracy": report["accuracy"],
             "test_paper_iterations": report["paper_iterations"]["mean"],
