@@ -76,7 +76,6 @@ def test_metrics_count_the_training_samples_whose_adjoint_did_not_converge(data_
         assert unsolved(backward="fixed-point", backward_steps=1) == 1.0
 
 
-
 def test_the_adjoint_count_is_recorded_for_every_backward_mode_but_the_unrolled_ones():
     solving = {name: solves_adjoint(TrainConfig(backward=name).make_backward())
                for name in BACKWARDS}
