@@ -1,3 +1,4 @@
+import gzip
 import hashlib
 
 import jax
@@ -59,6 +60,19 @@ def test_idx_rejects_corrupt_files(tmp_path):
     (tmp_path / "text").write_bytes(b"hello world")
     with pytest.raises(ValueError, match="not an IDX file"):
         read_idx(tmp_path / "text")
+    # A .gz cut short (an interrupted copy) or not gzip at all: gzip's own EOFError /
+    # BadGzipFile named no file.
+    whole = gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x03abc")
+    np.testing.assert_array_equal(read_idx(_write(tmp_path / "whole.gz", whole)), [97, 98, 99])
+    for name, data in (("cut.gz", whole[:-6]), ("plain.gz", b"hello world"),
+                       ("crc.gz", whole[:-8] + bytes(8))):
+        with pytest.raises(ValueError, match=f"{name} is not a whole gzip file .*fetch it again"):
+            read_idx(_write(tmp_path / name, data))
+
+
+def _write(path, data):
+    path.write_bytes(data)
+    return path
 
 
 
@@ -169,6 +183,8 @@ def test_batch_indices_are_deterministic_and_cover_each_example_once():
         with pytest.raises(ValueError, match=f"num_examples must be an integer >= 0, got {count}"):
             batch_indices(count, 2)
     assert [len(b) for b in batch_indices(np.int64(10), np.int64(3))] == [3, 3, 3]
+    with pytest.raises(TypeError, match="batch_indices: drop_last must be True or False, got None"):
+        batch_indices(10, 3, drop_last=None)
 
 
 def test_idx_split_refuses_files_that_are_not_images_and_labels(tmp_path):

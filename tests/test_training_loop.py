@@ -248,6 +248,7 @@ def test_evaluate_takes_jax_arrays_and_bfloat16_images():
     (dict(batch_size=True), ValueError, "batch_size must be a positive integer, got True"),
     (dict(model=None), TypeError, "evaluate: model must be a hopjax.HAM or hopjax.CHN, got NoneType"),
     (dict(progress="no"), TypeError, "evaluate: progress must be True or False, got 'no'"),
+    (dict(options=None), TypeError, "evaluate: solve_options must be a dict .* got NoneType"),
 ])
 def test_evaluate_refuses_what_it_cannot_score(change, error, message):
     rng = np.random.default_rng(8)
@@ -257,7 +258,7 @@ def test_evaluate_refuses_what_it_cannot_score(change, error, message):
     labels = change.get("labels", lambda y: y)(labels)
     batch_size = change.get("batch_size", 500)
     model = change.get("model", model)
-    options = TrainConfig(layer_sizes=(20, 16, 4)).solve_options(backward=False)
+    options = change.get("options", TrainConfig(layer_sizes=(20, 16, 4)).solve_options(backward=False))
     with pytest.raises(error, match=message):
         evaluate(model, images, labels, options, batch_size=batch_size,
                  progress=change.get("progress", False))

@@ -4,7 +4,7 @@ import jax
 import numpy as np
 from jaxtyping import PRNGKeyArray
 
-from .._checks import check_positive_int, is_count
+from .._checks import check_flag, check_positive_int, is_count
 
 
 def batch_indices(
@@ -34,6 +34,7 @@ def batch_indices(
     if not is_count(num_examples, minimum=0):
         raise ValueError(f"num_examples must be an integer >= 0, got {num_examples!r}.")
     batch_size = check_positive_int("batch_size", batch_size)
+    check_flag("batch_indices: drop_last", drop_last)
     if num_examples < (batch_size if drop_last else 1):
         raise ValueError(
             f"{num_examples} examples do not fill one batch of {batch_size}."

@@ -2,6 +2,7 @@
 
 import gzip
 import pathlib
+import zlib
 
 import numpy as np
 
@@ -66,12 +67,20 @@ def read_idx(path: str | pathlib.Path) -> np.ndarray:
     **Returns:** the array, with the dtype and shape of the file's header (e.g.
     `(60000, 28, 28)` uint8 for MNIST training images).
 
-    **Raises:** `ValueError` for a bad magic number or a truncated file.
+    **Raises:** `ValueError` for a bad magic number, a truncated file, or a `.gz` file
+    that is not whole gzip data (e.g. a download cut short).
     """
     path = check_path("read_idx: path", path)
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        return parse_idx(f.read(), str(path))
+    if path.suffix != ".gz":
+        return parse_idx(path.read_bytes(), str(path))
+    try:
+        with gzip.open(path, "rb") as f:
+            data = f.read()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        raise ValueError(
+            f"{path} is not a whole gzip file ({error}); fetch it again."
+        ) from error
+    return parse_idx(data, str(path))
 
 
 def load_idx_split(

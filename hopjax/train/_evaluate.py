@@ -1,6 +1,7 @@
 """Test-set evaluation: accuracy and per-sample iterations to convergence."""
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import equinox as eqx
@@ -81,11 +82,16 @@ def evaluate(
     `not_converged`, `wall_time_s` and `per_sample`, as above.
 
     **Raises:** `ValueError` / `TypeError` naming the problem for images or labels that
-    [`hopjax.data.check_split`][] refuses, and for labels outside the output layer's
-    units.
+    [`hopjax.data.check_split`][] refuses, for labels outside the output layer's
+    units, and for `solve_options` that is not a dict.
     """
     check_model("evaluate", model)
     check_flag("evaluate: progress", progress)
+    if not isinstance(solve_options, Mapping):
+        raise TypeError(
+            "evaluate: solve_options must be a dict of keyword arguments for hopjax.solve "
+            f"(e.g. TrainConfig().solve_options(backward=False)), got {type(solve_options).__name__}."
+        )
     images, labels = check_split("evaluate", images, labels)
     check_labels_fit(model.layer_sizes[-1], labels)
     batch_size = check_positive_int("batch_size", batch_size)
