@@ -37,8 +37,14 @@ def first_hits(trace: np.ndarray, criteria: np.ndarray) -> np.ndarray:
     **Returns:** the mean iterations to convergence per criterion, shape `(k,)`.
     """
     trace = _as_trace(trace)
+    criteria = np.asarray(criteria)
+    if criteria.ndim != 1 or not np.issubdtype(criteria.dtype, np.number):
+        raise ValueError(
+            "criteria must be a 1-D array of thresholds, e.g. [1e-4], got "
+            f"{criteria!r}."
+        )
     cap = trace.shape[1]
-    below = trace[None] < np.asarray(criteria)[:, None, None]
+    below = trace[None] < criteria[:, None, None]
     index = np.argmax(below, axis=-1)
     index = np.where(index == 0, cap, index)
     return index.mean(axis=-1)

@@ -27,6 +27,9 @@ def test_first_hits_agrees_with_equilibrium_paper_iterations(getkey, update):
 def test_first_hits_counts_misses_and_t0_hits_as_the_cap():
     trace = np.array([[1e-1, 1e-3, 1e-5], [1e-5, 1e-5, 1e-5], [1e-1, 1e-1, 1e-1]])
     np.testing.assert_allclose(first_hits(trace, [1e-4, 1e-2]), [(2 + 3 + 3) / 3, (1 + 3 + 3) / 3])
+    for criteria in (1e-4, [[1e-4]], "1e-4"):  # were IndexError / broadcasting errors
+        with pytest.raises(ValueError, match="criteria must be a 1-D array of thresholds"):
+            first_hits(trace, criteria)
 
 
 def test_residual_heatmap_draws(tmp_path):

@@ -114,6 +114,29 @@ def test_checkpoint_errors_name_the_problem(data_dir, tmp_path):
         train(config, tmp_path, resume=True, progress=False)
 
 
+def test_checkpoints_hold_a_whole_epoch_count_and_a_train_config(tmp_path):
+    # Before 2026-12-06 save_checkpoint wrote epoch "one" (and read_header returned it,
+    # or -3 from an edited header), and a dict config failed on a missing `to_dict`.
+    from hopjax.train import load_trained_model, read_header, save_checkpoint
+
+    config = TrainConfig(layer_sizes=(20, 16, 4))
+    model, _, opt_state, key = config.initial_state(steps_per_epoch=1)
+    path = tmp_path / "checkpoint.eqx"
+    save_checkpoint(path, config, np.int64(2), model, opt_state, key)
+    assert load_trained_model(tmp_path)[1] == 2
+    for epoch in ("one", -1, True, 1.0):
+        with pytest.raises(ValueError, match=f"epoch must be an integer >= 0, got {epoch!r}"):
+            save_checkpoint(path, config, epoch, model, opt_state, key)
+    with pytest.raises(TypeError, match=r"save_checkpoint: config must be a hopjax.train.TrainConfig .* got dict"):
+        save_checkpoint(path, config.to_dict(), 1, model, opt_state, key)
+    assert read_header(path)["epoch"] == 2  # the refused saves left the file alone
+    header, body = path.read_bytes().split(b"\n", 1)
+    edited = json.loads(header) | {"epoch": -3}
+    path.write_bytes(json.dumps(edited).encode() + b"\n" + body)
+    with pytest.raises(CheckpointError, match=r"not a hopjax checkpoint \(epoch -3, expected an integer >= 0\)"):
+        load_trained_model(path)
+
+
 def test_resume_refuses_other_data_and_a_short_history(data_dir, tmp_path):
     """The checkpoint records the data's fingerprint and needs every earlier epoch's
     metrics: resuming on other data, or without them, is refused, not run."""

@@ -16,8 +16,8 @@ import pathlib
 import equinox as eqx
 import jax
 
-from .._checks import check_path
-from ._config import TrainConfig
+from .._checks import check_path, is_count
+from ._config import check_config, TrainConfig
 
 
 FORMAT = "hopjax-checkpoint-1"
@@ -48,9 +48,15 @@ def save_checkpoint(
     - `data_key`: the data-shuffling PRNG key (typed key).
     - `data`: the data's [`hopjax.data.Dataset.fingerprint`][] (split sizes and a
         SHA-256), recorded so that resuming on other data is refused; optional.
+
+    **Raises:** `TypeError` for a `config` that is not a `TrainConfig`, `ValueError` for
+    an `epoch` that is not an integer >= 0 (nothing is written then).
     """
     path = check_path("save_checkpoint: path", path)
-    header = {"format": FORMAT, "config": config.to_dict(), "epoch": epoch}
+    check_config("save_checkpoint", config)
+    if not is_count(epoch, minimum=0):
+        raise ValueError(f"save_checkpoint: epoch must be an integer >= 0, got {epoch!r}.")
+    header = {"format": FORMAT, "config": config.to_dict(), "epoch": int(epoch)}
     if data is not None:
         header["data"] = data
     with replaced_atomically(path) as f:
@@ -84,7 +90,8 @@ def read_header(path) -> dict:
     [`hopjax.train.TrainConfig`][]) and, if recorded, `"data"` (the data's fingerprint).
 
     **Raises:** [`hopjax.train.CheckpointError`][] if there is no file or it is not a
-    hopjax checkpoint.
+    hopjax checkpoint (wrong format, malformed settings, or an epoch that is not an
+    integer >= 0).
     """
     path = check_path("read_header: path", path)
     if not path.is_file():
@@ -94,6 +101,8 @@ def read_header(path) -> dict:
             header = json.loads(f.readline())
         if header.get("format") != FORMAT:
             raise ValueError(f"format {header.get('format')!r}, expected {FORMAT!r}")
+        if not is_count(header.get("epoch"), minimum=0):
+            raise ValueError(f"epoch {header.get('epoch')!r}, expected an integer >= 0")
         header["config"] = TrainConfig.from_dict(header["config"])
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise CheckpointError(f"{path} is not a hopjax checkpoint ({error}).") from error

@@ -249,3 +249,14 @@ class TrainConfig:
     def to_json(self) -> str:
         """`to_dict` as a JSON string with sorted keys."""
         return json.dumps(self.to_dict(), sort_keys=True)
+
+
+def check_config(name: str, config) -> TrainConfig:
+    """``config`` unchanged if it is a `TrainConfig`, else a `TypeError` naming ``name``
+    (a settings dict is the usual mistake)."""
+    if not isinstance(config, TrainConfig):
+        raise TypeError(
+            f"{name}: config must be a hopjax.train.TrainConfig (TrainConfig(**settings) "
+            f"or TrainConfig.from_dict), got {type(config).__name__}."
+        )
+    return config

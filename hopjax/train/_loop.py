@@ -23,7 +23,7 @@ from ._checkpoint import (
     replaced_atomically,
     save_checkpoint,
 )
-from ._config import TrainConfig
+from ._config import check_config, TrainConfig
 from ._evaluate import check_labels_fit, evaluate
 from ._step import make_train_step
 
@@ -126,11 +126,7 @@ def train(
     that does not fit the network (image width against the input layer, labels against
     the output layer) or does not fill one batch.
     """
-    if not isinstance(config, TrainConfig):
-        raise TypeError(
-            f"train: config must be a hopjax.train.TrainConfig (TrainConfig(**settings) "
-            f"or TrainConfig.from_dict), got {type(config).__name__}."
-        )
+    check_config("train", config)
     stop_after = check_positive_int("stop_after", stop_after, allow_none=True)
     check_flag("resume", resume)
     check_flag("progress", progress)
