@@ -157,12 +157,14 @@ def test_resume_refuses_other_data_and_a_short_history(data_dir, tmp_path):
         train(config, tmp_path, data=data, resume=True, progress=False)
 
 
-@pytest.mark.parametrize("layers,message", [
-    ((100, 24, 10), r"784 \(training\) and 784 \(test\) pixels, but the input layer .* has 100"),
-    ((784, 24, 5), r"labels run from 0 to 9, but the output layer .* has 5 units"),
+@pytest.mark.parametrize("settings,message", [
+    (dict(layer_sizes=(100, 24, 10)), r"784 \(training\) and 784 \(test\) pixels, but the input layer .* has 100"),
+    (dict(layer_sizes=(784, 24, 5)), r"labels run from 0 to 9, but the output layer .* has 5 units"),
+    # before 2026-12-06 refused only after creating the (empty) run directory
+    (dict(train_examples=10), "10 training examples do not fill one batch of 64"),
 ])
-def test_data_that_does_not_fit_the_network_is_refused(data_dir, tmp_path, layers, message):
-    config = TrainConfig(epochs=1, data_dir=str(data_dir), **{**SMALL, "layer_sizes": layers})
+def test_data_that_does_not_fit_the_network_is_refused(data_dir, tmp_path, settings, message):
+    config = TrainConfig(epochs=1, data_dir=str(data_dir), **{**SMALL, **settings})
     with pytest.raises(ValueError, match=message):
         train(config, tmp_path / "run", progress=False)
     assert not (tmp_path / "run").exists()  # refused before anything is written
@@ -202,7 +204,8 @@ def test_config_recipe_and_bad_settings():
         (dict(learning_rate="0.01"), r"learning_rate must be a number in \(0, 1\), got '0.01'"),
         (dict(rtol=True), "rtol must be a number"),
         (dict(early_stop="no"), "early_stop must be True or False"),
-        (dict(dataset=None), "dataset must be a string"),
+        (dict(dataset=None), "data set's name must be a string"),
+        (dict(dataset="cifar10"), r"Unknown data set 'cifar10'; hopjax knows \['emnist-mnist'"),
         (dict(data_dir=3), "data_dir must be a string or a path"),
     ]:
         with pytest.raises((ValueError, TypeError), match=message):

@@ -88,7 +88,9 @@ def _check_identity(key: str, test_labels: np.ndarray, data_dir) -> None:
         )
 
 
-def _canonical(name: str) -> str:
+def dataset_key(name: str) -> str:
+    """`name` as a key of `TFDS_NAMES` (case, `_` and `/` forgiven), or an error naming
+    the data sets hopjax knows."""
     if not isinstance(name, str):
         raise TypeError(f"The data set's name must be a string, one of {sorted(TFDS_NAMES)}; got {name!r}.")
     key = name.lower().replace("_", "-").replace("/", "-")
@@ -143,7 +145,7 @@ def load_dataset(
     **Returns:** a [`hopjax.data.Dataset`][] with images flattened to `(n, 784)`
     float32 in `[0, 1]` and int32 labels.
     """
-    key = _canonical(name)
+    key = dataset_key(name)
     if data_dir is None:
         data_dir = os.environ.get("HOPJAX_DATA_DIR") or None
     if source not in ("auto", "idx", "tfds"):

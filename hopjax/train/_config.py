@@ -13,6 +13,7 @@ import optax
 import hopjax as hj
 from hopjax._checks import check_flag, check_layer_sizes, check_positive_int, is_count
 from hopjax._maps import papers_damping
+from hopjax.data._dataset import dataset_key
 
 from ._madam import madam
 from ._papers_storage import papers_reference_rms
@@ -75,8 +76,9 @@ class TrainConfig:
     - `epochs`: the number of epochs (default 10).
     - `seed`: seeds the initialisation and the shuffling, an integer in [0, 2**63)
       (default 0).
-    - `dataset`, `data_dir`: passed to [`hopjax.data.load_dataset`][] (a path-like
-        `data_dir` is kept as a string, so the settings stay JSON).
+    - `dataset`, `data_dir`: passed to [`hopjax.data.load_dataset`][]; `dataset` one of
+        the keys of [`hopjax.data.TFDS_NAMES`][] (default `"fashion-mnist"`), checked
+        here; a path-like `data_dir` is kept as a string, so the settings stay JSON.
     - `batch_size`: default 64.
     - `learning_rate`, `max_steps`, `backward_steps`: `None` for the papers' recipe
         (above).
@@ -124,8 +126,7 @@ class TrainConfig:
         ):
             if value not in allowed:
                 raise ValueError(f"{name} must be one of {sorted(allowed)}, got {value!r}.")
-        if not isinstance(self.dataset, str):
-            raise TypeError(f"dataset must be a string, got {self.dataset!r}.")
+        dataset_key(self.dataset)  # a name load_dataset knows, checked before any run
         if self.data_dir is not None and not isinstance(self.data_dir, str):
             raise TypeError(f"data_dir must be a string or a path, got {self.data_dir!r}.")
         for name in ("epochs", "batch_size"):  # kept as Python ints: the settings are JSON

@@ -46,8 +46,9 @@ def load_data(config: TrainConfig) -> Dataset:
 
 
 def check_data_fits(config: TrainConfig, data: Dataset) -> None:
-    """Raise `ValueError` unless `data`'s images are as wide as the input layer and its
-    labels index the output layer's units (one unit per class)."""
+    """Raise `ValueError` unless `data`'s images are as wide as the input layer, its
+    labels index the output layer's units (one unit per class), and its training split
+    fills at least one batch."""
     pixels = data.train_images.shape[1]
     if pixels != config.layer_sizes[0] or data.test_images.shape[1] != pixels:
         raise ValueError(
@@ -55,6 +56,11 @@ def check_data_fits(config: TrainConfig, data: Dataset) -> None:
             f"pixels, but the input layer (layer_sizes[0]) has {config.layer_sizes[0]}."
         )
     check_labels_fit(config.layer_sizes[-1], data.train_labels, data.test_labels)
+    if len(data.train_images) < config.batch_size:
+        raise ValueError(
+            f"{len(data.train_images)} training examples do not fill one batch of "
+            f"{config.batch_size}."
+        )
 
 
 def _read_history(path: pathlib.Path, epochs: int) -> list[dict[str, Any]]:
@@ -151,10 +157,6 @@ def train(
         fingerprint = data.fingerprint()
     num_train = len(data.train_images)
     steps_per_epoch = num_train // config.batch_size
-    if steps_per_epoch == 0:
-        raise ValueError(
-            f"{num_train} training examples do not fill one batch of {config.batch_size}."
-        )
     schedule = config.make_schedule(steps_per_epoch)
     model, optimiser, opt_state, data_key = config.initial_state(steps_per_epoch)
     start_epoch, history = 0, []
