@@ -7,16 +7,18 @@ with the chosen [`hopjax.AbstractBackward`][] and never backpropagates through t
 forward iterations. It knows nothing of Hopfield networks.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optimistix as optx
 from jaxtyping import PyTree
 
 from ._adjoint import AbstractBackward, UnrolledBackprop, UnrolledRecurrentBackprop
+from ._checks import check_flag, check_positive_int, is_count
 from ._nonconvergence import report_adjoint
 from ._solver._monitor import ConvergenceMonitor
 from ._solver.anderson import Anderson
@@ -38,6 +40,38 @@ def check_solver_and_backward(solver, backward) -> None:
             "RecurrentBackprop, UnrolledRecurrentBackprop, GMRESAdjoint, "
             f"UnrolledBackprop), got {backward!r}."
         )
+
+
+_OPTIONS = {"trace_length": "an integer >= 0", "early_stop": "True or False"}
+"""The solver options hopjax's solvers read, and what each must be."""
+
+
+def _check_options(options) -> dict[str, Any]:
+    """``options`` as a dict of known solver options (``{}`` for None), or an error
+    naming the unknown or malformed one (the solvers would ignore a misspelt key)."""
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        raise TypeError(
+            f"implicit_fixed_point: options must be a dict ({', '.join(_OPTIONS)}), got "
+            f"{type(options).__name__}."
+        )
+    for key, value in options.items():
+        valid = (
+            is_count(value, minimum=0) if key == "trace_length"
+            else isinstance(value, (bool, np.bool_)) if key == "early_stop"
+            else None
+        )
+        if valid is None:
+            raise ValueError(
+                f"implicit_fixed_point: unknown solver option {key!r}; the solvers read "
+                f"{sorted(_OPTIONS)}."
+            )
+        if not valid:
+            raise ValueError(
+                f"implicit_fixed_point: option {key!r} must be {_OPTIONS[key]}, got {value!r}."
+            )
+    return dict(options)
 
 
 def _run(fn, solver, y0, params, max_steps, options, adjoint, batch_axes):
@@ -187,10 +221,19 @@ def implicit_fixed_point(
     the implicit gradient is that of the solution alone.
 
     **Raises:** `TypeError` for a solver other than [`hopjax.Picard`][] /
-    [`hopjax.Anderson`][], or a `backward` that is not a hopjax mode.
+    [`hopjax.Anderson`][], a `backward` that is not a hopjax mode, or a `y0` that is
+    not floating point; `TypeError` / `ValueError` naming a `max_steps` that is not a
+    positive integer, a `throw` that is not a bool, or an unknown or malformed option.
     """
     check_solver_and_backward(solver, backward)
-    options = {} if options is None else options
+    max_steps = check_positive_int("implicit_fixed_point: max_steps", max_steps)
+    check_flag("implicit_fixed_point: throw", throw)
+    options = _check_options(options)
+    if not all(jnp.issubdtype(jnp.result_type(leaf), jnp.inexact) for leaf in jax.tree.leaves(y0)):
+        raise TypeError(
+            "implicit_fixed_point: y0 must be floating-point arrays (the iterates are), "
+            f"got {jax.tree.map(lambda leaf: jnp.result_type(leaf).name, y0)}."
+        )
     if isinstance(backward, UnrolledBackprop):
         adjoint = optx.RecursiveCheckpointAdjoint()
         return _run(fn, solver, y0, params, max_steps, options, adjoint, batch_axes)

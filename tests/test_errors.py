@@ -263,6 +263,33 @@ def test_implicit_fixed_point_refuses_foreign_solvers_and_adjoints_up_front(solv
                                 max_steps=10, backward=backward)
 
 
+@pytest.mark.parametrize("change,error,message", [
+    # before 2026-12-06: max_steps=0 returned y0 as the solution, a misspelt option was
+    # ignored, a list of options failed on a missing `.get`, and an integer y0 was run
+    (dict(max_steps=0), ValueError, "implicit_fixed_point: max_steps must be a positive integer, got 0"),
+    (dict(max_steps=2.5), ValueError, "max_steps must be a positive integer, got 2.5"),
+    (dict(options={"earlystop": False}), ValueError,
+     r"unknown solver option 'earlystop'; the solvers read \['early_stop', 'trace_length'\]"),
+    (dict(options={"trace_length": -1}), ValueError, "option 'trace_length' must be an integer >= 0, got -1"),
+    (dict(options={"early_stop": "no"}), ValueError, "option 'early_stop' must be True or False, got 'no'"),
+    (dict(options=[("early_stop", False)]), TypeError, "options must be a dict .* got list"),
+    (dict(throw="no"), TypeError, "implicit_fixed_point: throw must be True or False, got 'no'"),
+    (dict(y0=jnp.zeros(3, jnp.int32)), TypeError, "y0 must be floating-point arrays .* got int32"),
+])
+def test_implicit_fixed_point_names_bad_arguments(change, error, message):
+    def call(y0=jnp.zeros(3), max_steps=10, options={"early_stop": True, "trace_length": 4},
+             throw=False):
+        return hj.implicit_fixed_point(
+            lambda y, p: 0.5 * y + p, hj.Picard(), y0, jnp.ones(3), max_steps=max_steps,
+            backward=hj.GMRESAdjoint(), options=options, throw=throw,
+        )
+
+    y_star, monitor = call()  # the unchanged call works
+    assert jnp.allclose(y_star, 2.0, rtol=1e-3) and monitor.trace.shape == (4,)
+    with pytest.raises(error, match=message):
+        call(**change)
+
+
 
 @pytest.mark.parametrize("diagnostic", [
     lambda m, x, s: hj.equation_residual(m, x, s),
