@@ -56,15 +56,22 @@ def shard_batch(tree: PyTree, mesh: Mesh) -> PyTree:
     **Returns:** the same pytree, each array sharded along `"batch"` (device `k` holds
     the `k`-th contiguous block of samples).
 
-    **Raises:** `ValueError` if a batch size is not a multiple of the number of devices.
+    **Raises:** `ValueError` if a batch size is not a multiple of the number of devices,
+    or for a scalar (it has no batch axis to split).
     """
     _check_mesh("shard_batch", mesh)
     size = mesh.devices.size
 
     def place(x):
-        if x.shape[0] % size:
+        shape = np.shape(x)
+        if not shape:
             raise ValueError(
-                f"A batch of {x.shape[0]} cannot be split evenly over {size} devices; "
+                "shard_batch needs arrays with a leading batch axis, got a scalar "
+                f"({x!r}); leave scalars out of the tree (they need no sharding)."
+            )
+        if shape[0] % size:
+            raise ValueError(
+                f"A batch of {shape[0]} cannot be split evenly over {size} devices; "
                 f"use a batch size that is a multiple of {size}."
             )
         return jax.device_put(x, NamedSharding(mesh, PartitionSpec("batch")))

@@ -64,6 +64,8 @@ SCRIPT = textwrap.dedent(
 
     with pytest.raises(ValueError, match="cannot be split evenly over 8 devices"):
         shard_batch(x[:60], mesh)
+    with pytest.raises(ValueError, match=r"needs arrays with a leading batch axis, got a scalar \\(3.0\\)"):
+        shard_batch((x, 3.0), mesh)  # was an IndexError from the scalar's empty shape
     with pytest.raises(ValueError, match="needs at least one device, got none"):
         data_parallel_mesh([])
     with pytest.raises(TypeError, match="needs JAX devices .* got 'cpu'"):
