@@ -42,8 +42,11 @@ def check_solver_and_backward(solver, backward) -> None:
         )
 
 
-_OPTIONS = {"trace_length": "an integer >= 0", "early_stop": "True or False"}
-"""The solver options hopjax's solvers read, and what each must be."""
+_OPTIONS = {
+    "trace_length": ("an integer >= 0", lambda value: is_count(value, minimum=0)),
+    "early_stop": ("True or False", lambda value: isinstance(value, (bool, np.bool_))),
+}
+"""The solver options hopjax's solvers read: what each must be, and its test."""
 
 
 def _check_options(options) -> dict[str, Any]:
@@ -57,19 +60,15 @@ def _check_options(options) -> dict[str, Any]:
             f"{type(options).__name__}."
         )
     for key, value in options.items():
-        valid = (
-            is_count(value, minimum=0) if key == "trace_length"
-            else isinstance(value, (bool, np.bool_)) if key == "early_stop"
-            else None
-        )
-        if valid is None:
+        if key not in _OPTIONS:
             raise ValueError(
                 f"implicit_fixed_point: unknown solver option {key!r}; the solvers read "
                 f"{sorted(_OPTIONS)}."
             )
-        if not valid:
+        expected, is_valid = _OPTIONS[key]
+        if not is_valid(value):
             raise ValueError(
-                f"implicit_fixed_point: option {key!r} must be {_OPTIONS[key]}, got {value!r}."
+                f"implicit_fixed_point: option {key!r} must be {expected}, got {value!r}."
             )
     return dict(options)
 
