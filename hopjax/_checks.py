@@ -60,6 +60,11 @@ def all_finite(tree) -> Array:
     return jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(tree)]).all()
 
 
+def is_flag(value) -> bool:
+    """Whether ``value`` is True or False (a Python or NumPy bool)."""
+    return isinstance(value, (bool, np.bool_))
+
+
 def is_count(value, *, minimum: int = 1) -> bool:
     """Whether ``value`` is a Python or NumPy integer (not a bool) of at least
     ``minimum``."""
@@ -97,7 +102,7 @@ def as_python_number(value):
 def check_flag(name: str, value) -> None:
     """``value`` must be True or False (a Python or NumPy bool): a string such as
     ``"no"`` would be taken as true."""
-    if not isinstance(value, (bool, np.bool_)):
+    if not is_flag(value):
         raise TypeError(f"{name} must be True or False, got {value!r}.")
 
 
@@ -249,7 +254,7 @@ def check_path(name: str, value) -> pathlib.Path:
 def is_finite_real(value) -> bool:
     """Whether ``value`` is a finite real number (Python, NumPy or a 0-d JAX array; not
     a bool, a string or None)."""
-    if isinstance(value, (bool, np.bool_)):
+    if is_flag(value):
         return False
     try:
         return math.isfinite(value)

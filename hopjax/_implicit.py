@@ -13,12 +13,11 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optimistix as optx
 from jaxtyping import PyTree
 
 from ._adjoint import AbstractBackward, UnrolledBackprop, UnrolledRecurrentBackprop
-from ._checks import check_flag, check_positive_int, is_count
+from ._checks import check_flag, check_positive_int, is_count, is_flag
 from ._nonconvergence import report_adjoint
 from ._solver._monitor import ConvergenceMonitor
 from ._solver.anderson import Anderson
@@ -44,7 +43,7 @@ def check_solver_and_backward(solver, backward) -> None:
 
 _OPTIONS = {
     "trace_length": ("an integer >= 0", lambda value: is_count(value, minimum=0)),
-    "early_stop": ("True or False", lambda value: isinstance(value, (bool, np.bool_))),
+    "early_stop": ("True or False", is_flag),
 }
 """The solver options hopjax's solvers read: what each must be, and its test."""
 
