@@ -17,6 +17,7 @@ from ._checks import (
     check_model,
     check_one_sample,
     check_positive_int,
+    is_count,
     is_finite_real,
 )
 from ._custom_types import Drive, States
@@ -37,7 +38,7 @@ def input_drive(model: AbstractHopfieldNetwork, x: Float[Array, " d0"]) -> Drive
     **Returns:** the drive `(drive_1, ..., drive_L)`, one array of shape `(d_j,)` per
     state layer: the bias, plus $\rho(x) U_{0j}$ for the layers connected to the input.
     """
-    x = check_input("input_drive", model, x)
+    x = check_input("input_drive", model, x, batch=False)
     rho_x = model.activation(x)
     drive = list(model.biases)
     for i, j, w in model.edges:
@@ -66,13 +67,61 @@ def layer_fields(
     **Returns:** a dict `{j: C_j}` over `layers`.
     """
     check_one_sample("layer_fields", model, drive, activations)
+    layers = _check_layers("layer_fields", model, layers)
+    return _fields("layer_fields", model, drive, activations, layers)
+
+
+def _check_layers(
+    name: str, model: AbstractHopfieldNetwork, layers, *, unconnected: bool = False
+) -> tuple[int, ...]:
+    """``layers`` as a tuple of state-layer indices (1 to L), or an error naming the bad
+    one; with ``unconnected``, no two of them may share a connection."""
+    try:
+        layers = tuple(layers)
+    except TypeError:
+        raise TypeError(
+            f"{name}: layers must be a sequence of state-layer indices (1-based), got "
+            f"{layers!r}."
+        ) from None
+    num_layers = model.num_state_layers
+    for j in layers:
+        if not (is_count(j) and j <= num_layers):
+            raise ValueError(
+                f"{name}: layers holds {j!r}, but the state layers are numbered 1 to "
+                f"{num_layers} (the input is layer 0)."
+            )
+    for i, j, _ in model.edges if unconnected else ():
+        if i in layers and j in layers:
+            raise ValueError(
+                f"{name}: layers {i} and {j} are connected, so they cannot both move "
+                "to their local equilibrium at once; pass layers of one parity (e.g. "
+                "hopjax.modelled_layers(L) or hopjax.auxiliary_layers(L))."
+            )
+    return tuple(int(j) for j in layers)
+
+
+def _neighbour(name: str, activations, neighbour: int, layer: int) -> Float[Array, " _"]:
+    r"""$\rho(s_\text{neighbour})$, which the field of ``layer`` reads; an error if
+    that state is ``None``."""
+    if activations[neighbour - 1] is None:
+        raise ValueError(
+            f"{name}: the field of layer {layer} needs the state of layer {neighbour}, "
+            "which is None (only layers that an even-odd HAM solve does not model may "
+            "be None, and only where no field reads them)."
+        )
+    return activations[neighbour - 1]
+
+
+def _fields(name: str, model, drive, activations, layers) -> dict[int, Float[Array, " _"]]:
+    """[`hopjax.layer_fields`][] on checked arguments; ``name`` goes into the error
+    for a neighbour that is ``None``."""
     wanted = set(layers)
     fields = {j: drive[j - 1] for j in layers}
     for i, j, w in model.edges:
         if j in wanted and i > 0:
-            fields[j] = fields[j] + activations[i - 1] @ w
+            fields[j] = fields[j] + _neighbour(name, activations, i, j) @ w
         if i in wanted:
-            fields[i] = fields[i] + w @ activations[j - 1]
+            fields[i] = fields[i] + w @ _neighbour(name, activations, j, i)
     return fields
 
 
@@ -99,8 +148,14 @@ def synchronous_map(
     **Returns:** the new `(s_1, ..., s_L)`.
     """
     check_one_sample("synchronous_map", model, drive, states)
+    for j, s in enumerate(states, start=1):
+        if s is None:
+            raise ValueError(
+                f"synchronous_map updates every layer from its state, but layer {j}'s "
+                "state is None."
+            )
     layers = range(1, len(states) + 1)
-    fields = layer_fields(model, drive, _activations(model, states), layers)
+    fields = _fields("synchronous_map", model, drive, _activations(model, states), layers)
     return tuple(model.layer_update(states[j - 1], fields[j]) for j in layers)
 
 
@@ -151,14 +206,27 @@ def local_equilibria(
     - `drive`: [`hopjax.input_drive`][]`(model, x)`.
     - `states`: `(s_1, ..., s_L)`; the neighbours of `layers` must be arrays, the
         layers themselves may be `None` for a HAM.
-    - `layers`: state layers (1-based) of one parity.
+    - `layers`: state layers (1-based) that share no connection, e.g. one parity (two
+        connected layers are refused: they would not both end at a local equilibrium).
 
     **Returns:** `states` with every layer in `layers` replaced.
     """
     check_one_sample("local_equilibria", model, drive, states)
-    fields = layer_fields(model, drive, _activations(model, states), layers)
+    layers = _check_layers("local_equilibria", model, layers, unconnected=True)
+    return _local_equilibria("local_equilibria", model, drive, states, layers)
+
+
+def _local_equilibria(name: str, model, drive, states, layers) -> States:
+    """[`hopjax.local_equilibria`][] on checked arguments; ``name`` (the public caller)
+    goes into the error for a state that is ``None`` where it is needed."""
+    fields = _fields(name, model, drive, _activations(model, states), layers)
     new = list(states)
     for j in layers:
+        if states[j - 1] is None and model.warm_starts_local_equilibria:
+            raise ValueError(
+                f"{name}: a {type(model).__name__} starts each layer's local "
+                f"equilibrium from its current state, but layer {j}'s state is None."
+            )
         new[j - 1] = model.local_equilibrium(states[j - 1], fields[j])
     return tuple(new)
 
@@ -188,8 +256,8 @@ def even_odd_map(model: AbstractHopfieldNetwork, drive: Drive, states: States) -
     """
     check_one_sample("even_odd_map", model, drive, states)
     num_layers = len(states)
-    full = local_equilibria(model, drive, states, auxiliary_layers(num_layers))
-    full = local_equilibria(model, drive, full, modelled_layers(num_layers))
+    full = _local_equilibria("even_odd_map", model, drive, states, auxiliary_layers(num_layers))
+    full = _local_equilibria("even_odd_map", model, drive, full, modelled_layers(num_layers))
     return tuple(None if s is None else new for s, new in zip(states, full))
 
 
@@ -210,7 +278,7 @@ def reconstruct_states(
     """
     check_one_sample("reconstruct_states", model, drive, states)
     missing = tuple(j for j, s in enumerate(states, start=1) if s is None)
-    return local_equilibria(model, drive, states, missing) if missing else states
+    return _local_equilibria("reconstruct_states", model, drive, states, missing)
 
 
 def initial_states(
@@ -232,6 +300,15 @@ def initial_states(
     if update not in UPDATE_MAPS:
         raise ValueError(
             f"initial_states: update must be one of {sorted(UPDATE_MAPS)}, got {update!r}."
+        )
+    try:
+        floating = jnp.issubdtype(dtype, jnp.floating)
+    except TypeError:
+        floating = False
+    if dtype is None or not floating:
+        raise TypeError(
+            f"initial_states: dtype must be a floating dtype (e.g. jnp.float32), got "
+            f"{dtype!r}."
         )
     sizes = model.layer_sizes[1:]
     keep = set(range(1, len(sizes) + 1))

@@ -5,6 +5,7 @@ import pickle
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optimistix as optx
 import pytest
 
@@ -251,6 +252,52 @@ def test_maps_of_a_batch_say_to_vmap(kind, name, x):
         call(one[0], (one[1][0], one[1][2], one[1][2]))  # one sample, a wrong width
     with pytest.raises(ValueError, match=rf"{name} needs states with one array per state layer \(3\), got 2"):
         call(one[0], one[1][:2])
+
+
+def test_maps_name_bad_layer_indices_and_missing_states():
+    # A layer index 0 or L + 1 failed with a broadcasting or IndexError, -1 silently
+    # computed the field of the wrong layer, connected layers were moved at once, a None
+    # neighbour failed on `@`, a batch went through input_drive, and int states were made.
+    model = hj.HAM((6, 5, 4, 3, 2), key=jax.random.PRNGKey(0), skips=((0, 3), (1, 4)))
+    x = jax.random.uniform(jax.random.PRNGKey(1), (6,))
+    drive = hj.input_drive(model, x)
+    states = tuple(jax.random.normal(jax.random.PRNGKey(j), (d,)) for j, d in enumerate((5, 4, 3, 2)))
+    rho = tuple(model.activation(s) for s in states)
+    numbered = r"layers holds {}, but the state layers are numbered 1 to 4 \(the input is layer 0\)"
+    for layer in (0, 5, -1, 1.0, True):
+        with pytest.raises(ValueError, match="layer_fields: " + numbered.format(layer)):
+            hj.layer_fields(model, drive, rho, [layer])
+        with pytest.raises(ValueError, match="local_equilibria: " + numbered.format(layer)):
+            hj.local_equilibria(model, drive, states, [layer])
+    with pytest.raises(TypeError, match="layer_fields: layers must be a sequence of state-layer indices"):
+        hj.layer_fields(model, drive, rho, 2)
+    for layers, pair in (([1, 2], "1 and 2"), ([1, 4], "1 and 4")):  # (1, 4) is a skip
+        with pytest.raises(ValueError, match=f"local_equilibria: layers {pair} are connected"):
+            hj.local_equilibria(model, drive, states, layers)
+    assert len(hj.local_equilibria(model, drive, states, np.array([1, 3]))) == 4  # NumPy ints
+    needs = "the field of layer 1 needs the state of layer 2"
+    with pytest.raises(ValueError, match=f"layer_fields: {needs}, which is None"):
+        hj.layer_fields(model, drive, (rho[0], None, rho[2], rho[3]), [1])
+    with pytest.raises(ValueError, match=f"even_odd_map: {needs}"):
+        hj.even_odd_map(model, drive, (states[0], None, states[2], None))  # the wrong parity
+    with pytest.raises(ValueError, match="reconstruct_states: the field of layer 2 needs the state of layer 1"):
+        hj.reconstruct_states(model, drive, (None, None, states[2], states[3]))
+    with pytest.raises(ValueError, match="synchronous_map updates every layer from its state, but layer 4's"):
+        hj.synchronous_map(model, drive, (*states[:3], None))
+    chn = hj.CHN((6, 5, 4, 3), key=jax.random.PRNGKey(0))
+    chn_drive, chn_states = hj.input_drive(chn, x), (states[0], None, states[2])
+    for name, call in (
+        ("even_odd_map", lambda: hj.even_odd_map(chn, chn_drive, chn_states)),
+        ("reconstruct_states", lambda: hj.reconstruct_states(chn, chn_drive, chn_states)),
+    ):
+        warm_start = "a CHN starts each layer's local equilibrium from its current state"
+        with pytest.raises(ValueError, match=f"{name}: {warm_start}, but layer 2's state is None"):
+            call()
+    with pytest.raises(ValueError, match=r"input_drive: x must have shape \(6,\) for one sample \(jax.vmap it"):
+        hj.input_drive(model, jnp.stack([x, x]))
+    for dtype in (jnp.int32, None, "foo"):
+        with pytest.raises(TypeError, match="initial_states: dtype must be a floating dtype"):
+            hj.initial_states(model, "even_odd", dtype)
 
 
 @pytest.mark.parametrize("solver,backward,message", [
