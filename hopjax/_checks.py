@@ -242,12 +242,15 @@ def check_one_sample(name: str, model: "AbstractHopfieldNetwork", drive, states)
 
 
 def check_path(name: str, value) -> pathlib.Path:
-    """``value`` as a `pathlib.Path`, or a `TypeError` naming ``name`` if it is not a
-    path (a string or an `os.PathLike`)."""
+    """``value`` as a `pathlib.Path`, or an error naming ``name`` if it is not a path (a
+    string or an `os.PathLike`) or is empty (which `pathlib` would take as the current
+    directory)."""
     if not isinstance(value, (str, os.PathLike)):
         raise TypeError(
             f"{name} must be a path (a string or os.PathLike), got {type(value).__name__}."
         )
+    if not os.fspath(value):
+        raise ValueError(f"{name} is empty; give a path ('.' for the current directory).")
     return pathlib.Path(value)
 
 

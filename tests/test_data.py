@@ -93,6 +93,18 @@ def test_data_and_checkpoint_functions_name_a_path_that_is_not_one(tmp_path):
     for call, message in cases:
         with pytest.raises(TypeError, match=message):
             call()
+    # An empty path was taken as the current directory (pathlib's Path("") is "."):
+    # download_mnist("") wrote 11 MB of MNIST there, train(config, "") ran into it.
+    empty = [
+        (lambda: read_idx(""), "read_idx: path"),
+        (lambda: load_idx_split("", "test"), "load_idx_split: directory"),
+        (lambda: download_mnist(""), "download_mnist: directory"),
+        (lambda: load_trained_model(""), "load_trained_model: path"),
+        (lambda: train(TrainConfig(), ""), "train: out_dir"),
+    ]
+    for call, name in empty:
+        with pytest.raises(ValueError, match=f"^{name} is empty; give a path"):
+            call()
 
 
 @pytest.mark.skipif(not DEBIAN_FASHION_MNIST.exists(), reason="dataset-fashion-mnist not installed")

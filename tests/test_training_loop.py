@@ -207,6 +207,7 @@ def test_config_recipe_and_bad_settings():
         (dict(dataset=None), "data set's name must be a string"),
         (dict(dataset="cifar10"), r"Unknown data set 'cifar10'; hopjax knows \['emnist-mnist'"),
         (dict(data_dir=3), "data_dir must be a string or a path"),
+        (dict(data_dir=""), "data_dir is empty; give a directory"),
     ]:
         with pytest.raises((ValueError, TypeError), match=message):
             TrainConfig(**bad)

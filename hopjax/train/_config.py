@@ -129,6 +129,8 @@ class TrainConfig:
         dataset_key(self.dataset)  # a name load_dataset knows, checked before any run
         if self.data_dir is not None and not isinstance(self.data_dir, str):
             raise TypeError(f"data_dir must be a string or a path, got {self.data_dir!r}.")
+        if self.data_dir == "":
+            raise ValueError("data_dir is empty; give a directory, or None for the default.")
         for name in ("epochs", "batch_size"):  # kept as Python ints: the settings are JSON
             object.__setattr__(self, name, check_positive_int(name, getattr(self, name)))
         for name in ("max_steps", "backward_steps", "train_examples", "test_examples"):
