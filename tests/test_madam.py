@@ -86,6 +86,14 @@ def test_bad_madam_arguments():
     with pytest.raises(ValueError, match="beta=None"):
         madam(0.01, beta=None)
     assert madam(np.float32(0.01)) is not None and madam(lambda count: 0.01) is not None
+    # a non-function reference_rms failed at init ("'int' object is not callable"); one
+    # returning a single number for every tensor was taken as every tensor's bound
+    with pytest.raises(TypeError, match="reference_rms must be a function params -> RMS per tensor"):
+        madam(0.01, reference_rms=3)
+    params = {"a": jnp.ones(2), "b": jnp.ones(3)}
+    with pytest.raises(ValueError, match="reference_rms must return one RMS per parameter tensor"):
+        madam(0.01, reference_rms=lambda p: 1.0).init(params)
+    assert madam(0.01, reference_rms=lambda p: {"a": 1.0, "b": 2.0}).init(params) is not None
 
 
 @pytest.mark.parametrize("arguments, message", [

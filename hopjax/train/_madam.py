@@ -81,16 +81,29 @@ def madam(
             f"p_scale={p_scale!r}, g_bound={g_bound!r}, beta={beta!r}."
         )
 
+    if reference_rms is not None and not callable(reference_rms):
+        raise TypeError(
+            "madam's reference_rms must be a function params -> RMS per tensor (or None), "
+            f"got {reference_rms!r}."
+        )
+
     def own_rms(params):
         return jax.tree.map(tensor_rms, params)
 
     rms = own_rms if reference_rms is None else reference_rms
 
     def init(params):
+        reference = rms(params)
+        if jax.tree.structure(reference) != jax.tree.structure(params):
+            raise ValueError(
+                "madam's reference_rms must return one RMS per parameter tensor, in a "
+                f"pytree shaped like params; got {jax.tree.structure(reference)} for "
+                f"{jax.tree.structure(params)}."
+            )
         return MadamState(
             count=jnp.zeros((), jnp.int32),
             second_moment=jax.tree.map(jnp.zeros_like, params),
-            max_magnitude=jax.tree.map(lambda r: p_scale * r, rms(params)),
+            max_magnitude=jax.tree.map(lambda r: p_scale * r, reference),
         )
 
     def update(updates, state, params=None):
