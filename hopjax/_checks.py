@@ -195,6 +195,12 @@ def check_states(name: str, model: "AbstractHopfieldNetwork", x: Array, states) 
     batched like ``x`` (checked with `check_input`)."""
     states = check_state_count(name, model, states)
     for layer, (state, width) in enumerate(zip(states, model.layer_sizes[1:]), start=1):
+        if state is None:
+            raise ValueError(
+                f"{name} needs every layer's state, but state {layer} is None "
+                "(hopjax.reconstruct_states fills in the layers an even-odd solve leaves "
+                "out; hopjax.solve's Equilibrium.states has them all)."
+            )
         wanted = x.shape[:-1] + (width,)
         if jnp.shape(state) != wanted:
             raise ValueError(

@@ -349,6 +349,9 @@ def test_diagnostics_name_bad_states(model, x, diagnostic):
         diagnostic(model, x, (states[0], jnp.ones((4, 2))))
     with pytest.raises(ValueError, match="x has 7 features"):
         diagnostic(model, jnp.ones((4, 7)), states)
+    # a None state (an even-odd solve's left-out layer) was "must have shape ..., got ()"
+    with pytest.raises(ValueError, match=r"needs every layer's state, but state 1 is None \(hopjax.reconstruct"):
+        diagnostic(model, x, (None, states[1]))
 
 
 def test_diagnostics_name_a_batch_mismatch(model, x):
