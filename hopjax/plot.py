@@ -43,6 +43,8 @@ def first_hits(trace: np.ndarray, criteria: np.ndarray) -> np.ndarray:
             "criteria must be a 1-D array of thresholds, e.g. [1e-4], got "
             f"{criteria!r}."
         )
+    if not np.all(np.isfinite(criteria) & (criteria > 0)):
+        raise ValueError(f"criteria must be finite and positive, got {criteria!r}.")
     cap = trace.shape[1]
     below = trace[None] < criteria[:, None, None]
     index = np.argmax(below, axis=-1)

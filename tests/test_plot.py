@@ -30,6 +30,9 @@ def test_first_hits_counts_misses_and_t0_hits_as_the_cap():
     for criteria in (1e-4, [[1e-4]], "1e-4"):  # were IndexError / broadcasting errors
         with pytest.raises(ValueError, match="criteria must be a 1-D array of thresholds"):
             first_hits(trace, criteria)
+    for criteria in ([np.nan], [1e-4, -1.0], [0.0]):  # every sample was silently "missed"
+        with pytest.raises(ValueError, match="criteria must be finite and positive"):
+            first_hits(trace, criteria)
 
 
 def test_residual_heatmap_draws(tmp_path):
