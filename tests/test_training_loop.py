@@ -104,6 +104,9 @@ def test_checkpoint_errors_name_the_problem(data_dir, tmp_path):
     assert not (tmp_path / "none").exists()  # refused before anything was written
     with pytest.raises(NotADirectoryError, match="checkpoint.eqx is a file, not a run directory"):
         train(config, tmp_path / "checkpoint.eqx")
+    # was Python's bare "[Errno 20] Not a directory: '.../checkpoint.eqx/run'"
+    with pytest.raises(OSError, match="Cannot create the run directory .*checkpoint.eqx/run: Not a directory"):
+        train(config, tmp_path / "checkpoint.eqx" / "run", progress=False)
     checkpoint = tmp_path / "checkpoint.eqx"
     content = checkpoint.read_bytes()
     checkpoint.write_bytes(content[: len(content) // 2])

@@ -153,7 +153,13 @@ def train(
     check_data_fits(config, data)
     fingerprint = None  # only a run directory records and checks it
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise OSError(
+                f"Cannot create the run directory {out}: {error.strerror or error}. Give "
+                "a directory that can be written (out_dir, --out)."
+            ) from error
         fingerprint = data.fingerprint()
     num_train = len(data.train_images)
     steps_per_epoch = num_train // config.batch_size
