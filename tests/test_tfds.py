@@ -1,12 +1,13 @@
 """The tensorflow-datasets path, offline: tfds's own mock data, the real preparation of
 a data set from its (locally served) download, and a missing data set or module."""
 
+import socket
 import tempfile
 
 import numpy as np
 import pytest
 
-from hopjax.data import DatasetNotFoundError, load_dataset, load_tfds_split, TFDS_NAMES
+from hopjax.data import _tfds, DatasetNotFoundError, load_dataset, load_tfds_split, TFDS_NAMES
 
 from .helpers import mnist_like, write_idx
 
@@ -45,7 +46,9 @@ def test_tfds_missing_data_set_says_how_to_get_it(tmp_path, monkeypatch):
 
 def _serve_downloads(monkeypatch, served):
     """Replace tfds's download (the only step that needs the network) by `served`, a
-    function of the requested URLs; return the list of requests it receives."""
+    function of the requested URLs, and let hopjax take every download host as
+    reachable; return the list of requests it receives."""
+    monkeypatch.setattr(_tfds, "unreachable_download_host", lambda *args: None)
     requests = []
 
     def download_and_extract(self, urls):
@@ -113,3 +116,24 @@ def test_tfds_without_tensorflow_says_to_install_the_extra(tmp_path, monkeypatch
     _serve_downloads(monkeypatch, missing)
     with pytest.raises(DatasetNotFoundError, match=r"needs the module 'tensorflow' .*hopjax\[tfds\]"):
         load_tfds_split("mnist", "test", data_dir=str(tmp_path))
+
+
+@pytest.mark.parametrize("name", sorted(TFDS_NAMES.values()))
+def test_tfds_offline_fails_at_once_naming_the_download_host(name, tmp_path, monkeypatch):
+    # Offline, tfds retried each download for about 3.5 minutes before giving up.
+    def no_dns(host, *args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    for proxy in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.delenv(proxy, raising=False)
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    monkeypatch.setattr(tfds.download.DownloadManager, "download_and_extract",
+                        lambda self, urls: pytest.fail("tfds tried to download"))
+    host = _tfds.unreachable_download_host(tfds, name, str(tmp_path))
+    assert host and "." in host  # the builder's own download host
+    with pytest.raises(DatasetNotFoundError, match=f"would download '{name}' from {host}, whose name does not resolve"):
+        load_tfds_split(name, "test", data_dir=str(tmp_path))
+    monkeypatch.setenv("https_proxy", "http://proxy.invalid:3128")  # a proxy resolves names itself
+    assert _tfds.unreachable_download_host(tfds, name, str(tmp_path)) is None
+    with pytest.raises(ValueError, match="split must be 'train' or 'test', got 'validation'"):
+        load_tfds_split(name, "validation", data_dir=str(tmp_path))

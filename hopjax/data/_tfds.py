@@ -8,6 +8,10 @@ extra installs both. Tests drive the path offline: `tfds.testing.mock_data`, and
 real preparation with the download replaced by local IDX files.
 """
 
+import socket
+import urllib.parse
+import urllib.request
+
 import numpy as np
 
 from ._errors import DatasetNotFoundError, how_to_get, TFDS_INSTALL
@@ -36,7 +40,10 @@ def load_tfds_split(
     **Returns:** `(images, labels)`.
 
     **Raises:** [`hopjax.data.DatasetNotFoundError`][] if tensorflow-datasets is not
-    installed or cannot provide the data set (the message says what to do instead).
+    installed or cannot provide the data set (the message says what to do instead); a
+    data set not prepared yet whose download host does not resolve (no internet, no
+    proxy) fails at once, before tfds's download retries (minutes). `ValueError` for a
+    split other than `"train"` or `"test"`.
     """
     try:
         import tensorflow_datasets as tfds
@@ -45,8 +52,45 @@ def load_tfds_split(
             f"Loading {name!r} through tensorflow-datasets needs it installed: "
             f"{TFDS_INSTALL}. " + _WITHOUT_INTERNET
         ) from error
+    if split not in ("train", "test"):
+        raise ValueError(f"load_tfds_split: split must be 'train' or 'test', got {split!r}.")
     try:
-        source = tfds.data_source(
+        return _as_arrays(_open(tfds, name, split, data_dir, download=False))
+    except DatasetNotFoundError:
+        if not download:
+            raise
+    host = unreachable_download_host(tfds, name, data_dir)
+    if host is not None:  # tfds would retry for minutes before giving up
+        raise DatasetNotFoundError(
+            f"tensorflow-datasets would download {name!r} from {host}, whose name does "
+            "not resolve here (no internet?). " + _WITHOUT_INTERNET
+        )
+    return _as_arrays(_open(tfds, name, split, data_dir, download=True))
+
+
+def unreachable_download_host(tfds, name: str, data_dir: str | None) -> str | None:
+    """The first host that tfds would download ``name`` from whose name does not resolve
+    here, or `None`: also when a proxy is configured (it resolves names itself) or when
+    tfds cannot say (the download then reports its own error)."""
+    if urllib.request.getproxies():
+        return None
+    try:
+        urls = tfds.builder(name, data_dir=data_dir).url_infos or {}
+    except Exception:  # an unknown name, a broken install: tfds's own call says so
+        return None
+    for host in dict.fromkeys(urllib.parse.urlsplit(url).hostname for url in urls):
+        try:
+            socket.getaddrinfo(host, None)
+        except OSError:  # socket.gaierror: no DNS answer
+            return host
+    return None
+
+
+def _open(tfds, name: str, split: str, data_dir: str | None, download: bool):
+    """`tfds.data_source` of one split, its errors raised as `DatasetNotFoundError`
+    saying what to do."""
+    try:
+        return tfds.data_source(
             name,
             split=split,
             data_dir=data_dir,
@@ -65,6 +109,11 @@ def load_tfds_split(
             f"{type(error).__name__}: {error}\nWith internet, tfds downloads it on first "
             "use. " + _WITHOUT_INTERNET
         ) from error
+
+
+def _as_arrays(source) -> tuple[np.ndarray, np.ndarray]:
+    """A tfds data source's examples as `(n, 784)` float32 images in [0, 1] and int32
+    labels."""
     examples = [source[i] for i in range(len(source))]
     images = np.stack([example["image"] for example in examples])
     labels = np.array([example["label"] for example in examples], dtype=np.int32)
