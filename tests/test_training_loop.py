@@ -275,6 +275,9 @@ def test_evaluate_takes_jax_arrays_and_bfloat16_images():
     (dict(images=lambda x: x[0]), ValueError, r"evaluate images must be a non-empty .* got shape \(20,\)"),
     (dict(images=lambda x: (255 * x).astype(np.uint8)), TypeError, "evaluate images must be floating point"),
     (dict(images=lambda x: np.where(x > 0.9, np.inf, x)), ValueError, "evaluate images contain NaN or Inf"),
+    # 8-bit or centred pixels were taken silently (the input activation saturates)
+    (dict(images=lambda x: 255 * x), ValueError, r"evaluate images must be pixels scaled to \[0, 1\], .*divide 8-bit"),
+    (dict(images=lambda x: x - 0.5), ValueError, r"evaluate images must be pixels scaled .*, got values from -0.4"),
     (dict(batch_size=True), ValueError, "batch_size must be a positive integer, got True"),
     (dict(model=None), TypeError, "evaluate: model must be a hopjax.HAM or hopjax.CHN, got NoneType"),
     (dict(progress="no"), TypeError, "evaluate: progress must be True or False, got 'no'"),
@@ -302,6 +305,7 @@ def test_evaluate_refuses_what_it_cannot_score(change, error, message):
     ("test_images", lambda x: x[:0], r"test images must be a non-empty"),
     ("train_images", lambda x: (255 * x).astype(np.uint8), "train images must be floating point"),
     ("train_images", lambda x: np.where(x > 0.99, np.nan, x), "train images contain NaN or Inf"),
+    ("test_images", lambda x: 255 * x, r"test images must be pixels scaled to \[0, 1\], got values from 0 to 255"),
 ])
 def test_train_refuses_malformed_data_before_writing(data_dir, tmp_path, split, change, message):
     data = load_dataset("fashion-mnist", data_dir=data_dir)
@@ -309,6 +313,14 @@ def test_train_refuses_malformed_data_before_writing(data_dir, tmp_path, split, 
     config = TrainConfig(epochs=1, **SMALL)
     with pytest.raises((ValueError, TypeError), match=message):
         train(config, tmp_path / "run", data=data, progress=False)
+    assert not (tmp_path / "run").exists()
+
+
+def test_train_names_data_that_is_not_a_dataset(data_dir, tmp_path):
+    # was "'tuple' object has no attribute 'subset'"
+    data = tuple(load_dataset("fashion-mnist", data_dir=data_dir))
+    with pytest.raises(TypeError, match=r"data must be a hopjax.data.Dataset\(train_images, .* got tuple"):
+        train(TrainConfig(epochs=1, **SMALL), tmp_path / "run", data=data, progress=False)
     assert not (tmp_path / "run").exists()
 
 

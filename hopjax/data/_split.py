@@ -8,8 +8,8 @@ from ._dataset import Dataset
 
 def check_split(split: str, images, labels) -> tuple[np.ndarray, np.ndarray]:
     """`(images, labels)` as NumPy arrays, or an error that names what is wrong: the
-    images must be a non-empty `(n, d)` floating-point array of finite pixels, the
-    labels `(n,)` integer class indices (not one-hot vectors).
+    images must be a non-empty `(n, d)` floating-point array of finite pixels in
+    `[0, 1]`, the labels `(n,)` integer class indices (not one-hot vectors).
 
     **Arguments:**
 
@@ -36,11 +36,22 @@ def check_split(split: str, images, labels) -> tuple[np.ndarray, np.ndarray]:
         )
     if not np.isfinite(images).all():
         raise ValueError(f"{split} images contain NaN or Inf pixels.")
+    low, high = images.min(), images.max()
+    if low < 0 or high > 1:
+        raise ValueError(
+            f"{split} images must be pixels scaled to [0, 1], got values from {low:g} to "
+            f"{high:g}" + (" (divide 8-bit pixels by 255)." if high > 1 else ".")
+        )
     return images, labels
 
 
 def check_dataset(data: Dataset) -> Dataset:
     """`data` with both splits passed through `check_split` (NumPy arrays throughout)."""
+    if not isinstance(data, Dataset):
+        raise TypeError(
+            "data must be a hopjax.data.Dataset(train_images, train_labels, test_images, "
+            f"test_labels, description), got {type(data).__name__}."
+        )
     train = check_split("train", data.train_images, data.train_labels)
     test = check_split("test", data.test_images, data.test_labels)
     return Dataset(*train, *test, data.description)

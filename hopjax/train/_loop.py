@@ -115,8 +115,8 @@ def train(
     - `stop_after`: end this call after that many epochs, a positive integer (default:
         run to `config.epochs`).
     - `data`: a [`hopjax.data.Dataset`][] to use instead of loading `config.dataset`
-        (cut to `train_examples` / `test_examples` as a loaded one is, then checked
-        with [`hopjax.data.check_dataset`][]; array-likes are taken as NumPy arrays).
+        (checked with [`hopjax.data.check_dataset`][], then cut to `train_examples` /
+        `test_examples` as a loaded one is; array-likes are taken as NumPy arrays).
     - `progress`: show progress bars (live loss, accuracy, iterations).
     - `on_epoch_end`: called with each epoch's metrics dict.
 
@@ -147,8 +147,8 @@ def train(
             )
         if resume and not (out / CHECKPOINT).exists():
             raise CheckpointError(f"Nothing to resume: no {CHECKPOINT} in {out}.")
-    data = load_data(config) if data is None else check_dataset(
-        data.subset(config.train_examples, config.test_examples)
+    data = load_data(config) if data is None else check_dataset(data).subset(
+        config.train_examples, config.test_examples
     )
     check_data_fits(config, data)
     fingerprint = None  # only a run directory records and checks it
