@@ -106,6 +106,23 @@ def check_flag(name: str, value) -> None:
         raise TypeError(f"{name} must be True or False, got {value!r}.")
 
 
+def check_key(name: str, key) -> None:
+    """``key`` must be one JAX PRNG key: a typed key of shape ``()``
+    (`jax.random.key`) or a raw ``uint32`` key (`jax.random.PRNGKey`); traced ones too
+    (e.g. under `jax.vmap`, one key per model)."""
+    typed = isinstance(key, jax.Array) and jax.dtypes.issubdtype(
+        key.dtype, jax.dtypes.prng_key
+    )
+    raw = isinstance(key, (jax.Array, np.ndarray)) and key.dtype == np.uint32
+    if not ((typed and key.shape == ()) or (raw and key.ndim == 1)):
+        given = (
+            f"an array of shape {key.shape} and dtype {key.dtype}"
+            if isinstance(key, (jax.Array, np.ndarray))
+            else repr(key)
+        )
+        raise TypeError(f"{name}: key must be one JAX PRNG key, e.g. jax.random.key(0), got {given}.")
+
+
 def check_layer_sizes(layer_sizes) -> tuple[int, ...]:
     """``layer_sizes`` as a tuple of at least two positive integers (numpy integers
     too; not bools)."""

@@ -21,7 +21,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._activation import AbstractActivation, ShiftedSigmoid
-from ._checks import check_layer_sizes, check_positive_int, is_finite_real
+from ._checks import check_key, check_layer_sizes, check_positive_int, is_finite_real
 
 
 def _xavier_uniform(key, fan_in: int, fan_out: int, dtype) -> Float[Array, "i o"]:
@@ -107,6 +107,7 @@ class AbstractHopfieldNetwork(eqx.Module):
         dtype = jnp.zeros((), dtype).dtype if dtype is not None else jnp.zeros(()).dtype
         if not jnp.issubdtype(dtype, jnp.floating):
             raise TypeError(f"dtype must be a floating dtype, got {dtype}.")
+        check_key(type(self).__name__, key)
         keys = jax.random.split(key, 2 * len(sizes) + len(skips))
         self.biases = tuple(
             0.01 * jax.random.normal(k, (d,), dtype) for k, d in zip(keys, sizes[1:])

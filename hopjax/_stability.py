@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import optimistix as optx
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ._checks import check_input, check_positive_int, check_states
+from ._checks import check_input, check_key, check_positive_int, check_states
 from ._maps import initial_states, input_drive, iterated_map
 from ._model import AbstractHopfieldNetwork
 
@@ -69,6 +69,7 @@ def spectral_radius(
     states = check_states("spectral_radius", model, x, states)
     if key is None:
         key = jax.random.key(0)
+    check_key("spectral_radius", key)
     return _power_iteration(fixed_point_map, update, iterations, model, x, states, key)
 
 

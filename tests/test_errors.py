@@ -1,6 +1,7 @@
 """Bad input gets a clear error that names the problem, never a silent NaN."""
 
 import pickle
+import re
 
 import equinox as eqx
 import jax
@@ -101,6 +102,26 @@ def test_bad_skip_connections(skips, message):
 def test_non_float_model_dtype():
     with pytest.raises(TypeError, match="floating dtype"):
         hj.HAM((6, 5, 3), key=jax.random.PRNGKey(0), dtype=jnp.int32)
+
+
+def test_keys_that_are_not_one_prng_key_are_named(model, x):
+    # None / 0 / two keys failed inside jax.random.split ("unexpected PRNG key type",
+    # "invalid PRNG key data ... Got 0"), naming no argument.
+    one = re.escape("key must be one JAX PRNG key, e.g. jax.random.key(0), got")
+    for cls in (hj.HAM, hj.CHN):
+        two = jax.random.split(jax.random.key(0), 2)
+        for key, given in ((None, "None"), (0, "0"), (two, r"an array of shape \(2,\)"),
+                           (jnp.zeros(2), r"an array of shape \(2,\) and dtype float")):
+            with pytest.raises(TypeError, match=f"{cls.__name__}: {one} {given}"):
+                cls((6, 5, 3), key=key)
+    with pytest.raises(TypeError, match=f"spectral_radius: {one} 5"):
+        hj.spectral_radius(model, x, hj.solve(model, x).states, key=5)
+    # typed, raw (NumPy too) and per-model keys under jax.vmap all still build a model
+    raw = jax.random.PRNGKey(0)
+    for key in (jax.random.key(0), raw, np.asarray(raw)):
+        assert hj.HAM((6, 5, 3), key=key).layer_sizes == (6, 5, 3)
+    ensemble = eqx.filter_vmap(lambda k: hj.HAM((6, 5, 3), key=k))(jax.random.split(raw, 3))
+    assert ensemble.weights[0].shape == (3, 6, 5)
 
 
 @pytest.mark.parametrize(
