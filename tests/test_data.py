@@ -197,6 +197,9 @@ def test_batch_indices_are_deterministic_and_cover_each_example_once():
     assert [len(b) for b in batch_indices(np.int64(10), np.int64(3))] == [3, 3, 3]
     with pytest.raises(TypeError, match="batch_indices: drop_last must be True or False, got None"):
         batch_indices(10, 3, drop_last=None)
+    for bad in (3, "a", jax.random.split(key, 2)):  # were errors from inside JAX naming no argument
+        with pytest.raises(TypeError, match=r"batch_indices: key must be one JAX PRNG key"):
+            batch_indices(10, 3, bad)
 
 
 def test_idx_split_refuses_files_that_are_not_images_and_labels(tmp_path):

@@ -4,7 +4,7 @@ import jax
 import numpy as np
 from jaxtyping import PRNGKeyArray
 
-from .._checks import check_flag, check_positive_int, is_count
+from .._checks import check_flag, check_key, check_positive_int, is_count
 
 
 def batch_indices(
@@ -35,6 +35,8 @@ def batch_indices(
         raise ValueError(f"num_examples must be an integer >= 0, got {num_examples!r}.")
     batch_size = check_positive_int("batch_size", batch_size)
     check_flag("batch_indices: drop_last", drop_last)
+    if key is not None:
+        check_key("batch_indices", key)
     if num_examples < (batch_size if drop_last else 1):
         raise ValueError(
             f"{num_examples} examples do not fill one batch of {batch_size}."
