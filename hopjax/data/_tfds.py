@@ -45,6 +45,8 @@ def load_tfds_split(
     proxy) fails at once, before tfds's download retries (minutes). `ValueError` for a
     split other than `"train"` or `"test"`.
     """
+    if split not in ("train", "test"):
+        raise ValueError(f"load_tfds_split: split must be 'train' or 'test', got {split!r}.")
     try:
         import tensorflow_datasets as tfds
     except ImportError as error:
@@ -52,8 +54,6 @@ def load_tfds_split(
             f"Loading {name!r} through tensorflow-datasets needs it installed: "
             f"{TFDS_INSTALL}. " + _WITHOUT_INTERNET
         ) from error
-    if split not in ("train", "test"):
-        raise ValueError(f"load_tfds_split: split must be 'train' or 'test', got {split!r}.")
     try:
         return _as_arrays(_open(tfds, name, split, data_dir, download=False))
     except DatasetNotFoundError:
