@@ -278,6 +278,8 @@ def reconstruct_states(
     """
     check_one_sample("reconstruct_states", model, drive, states)
     missing = tuple(j for j, s in enumerate(states, start=1) if s is None)
+    if not missing:
+        return states
     return _local_equilibria("reconstruct_states", model, drive, states, missing)
 
 
