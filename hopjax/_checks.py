@@ -106,6 +106,21 @@ def check_flag(name: str, value) -> None:
         raise TypeError(f"{name} must be True or False, got {value!r}.")
 
 
+def check_floating_dtype(name: str, dtype):
+    """The dtype JAX makes arrays of for ``dtype`` (float64 is float32 unless x64 is
+    enabled), or a `TypeError` naming ``name`` unless it is a floating dtype (None, an
+    integer dtype or a name JAX does not know are refused)."""
+    try:
+        made = None if dtype is None else jnp.zeros((), dtype).dtype
+    except TypeError:
+        made = None
+    if made is None or not jnp.issubdtype(made, jnp.floating):
+        raise TypeError(
+            f"{name}: dtype must be a floating dtype (e.g. jnp.float32), got {dtype!r}."
+        )
+    return made
+
+
 def check_key(name: str, key) -> None:
     """``key`` must be one JAX PRNG key: a typed key of shape ``()``
     (`jax.random.key`) or a raw ``uint32`` key (`jax.random.PRNGKey`); traced ones too

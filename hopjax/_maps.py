@@ -13,6 +13,7 @@ from jaxtyping import Array, Float
 
 from ._checks import (
     check_damping,
+    check_floating_dtype,
     check_input,
     check_model,
     check_one_sample,
@@ -303,15 +304,7 @@ def initial_states(
         raise ValueError(
             f"initial_states: update must be one of {sorted(UPDATE_MAPS)}, got {update!r}."
         )
-    try:
-        floating = jnp.issubdtype(dtype, jnp.floating)
-    except TypeError:
-        floating = False
-    if dtype is None or not floating:
-        raise TypeError(
-            f"initial_states: dtype must be a floating dtype (e.g. jnp.float32), got "
-            f"{dtype!r}."
-        )
+    dtype = check_floating_dtype("initial_states", dtype)
     sizes = model.layer_sizes[1:]
     keep = set(range(1, len(sizes) + 1))
     if update == "even_odd" and not model.warm_starts_local_equilibria:

@@ -21,7 +21,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._activation import AbstractActivation, ShiftedSigmoid
-from ._checks import check_key, check_layer_sizes, check_positive_int, is_finite_real
+from ._checks import check_floating_dtype, check_key, check_layer_sizes, check_positive_int, is_finite_real
 
 
 def _xavier_uniform(key, fan_in: int, fan_out: int, dtype) -> Float[Array, "i o"]:
@@ -104,9 +104,11 @@ class AbstractHopfieldNetwork(eqx.Module):
                 "activation must be a hopjax.AbstractActivation (it supplies rho, rho' "
                 f"and the Lagrangian), got {type(activation).__name__}."
             )
-        dtype = jnp.zeros((), dtype).dtype if dtype is not None else jnp.zeros(()).dtype
-        if not jnp.issubdtype(dtype, jnp.floating):
-            raise TypeError(f"dtype must be a floating dtype, got {dtype}.")
+        dtype = (
+            jnp.zeros(()).dtype
+            if dtype is None
+            else check_floating_dtype(type(self).__name__, dtype)
+        )
         check_key(type(self).__name__, key)
         keys = jax.random.split(key, 2 * len(sizes) + len(skips))
         self.biases = tuple(
