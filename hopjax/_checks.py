@@ -1,6 +1,7 @@
 """Input validation that names the problem, eagerly where it can and at run time under
 `jax.jit` (through `equinox.error_if`) where values are only known then."""
 
+import contextlib
 import math
 import operator
 import os
@@ -290,6 +291,17 @@ def check_path(name: str, value) -> pathlib.Path:
     if not os.fspath(value):
         raise ValueError(f"{name} is empty; give a path ('.' for the current directory).")
     return pathlib.Path(value)
+
+
+@contextlib.contextmanager
+def naming_os_errors(doing: str, advice: str):
+    """Re-raise an `OSError` inside the block as one that says what was being done
+    (``doing``, e.g. "Cannot create the run directory runs/x"), the system's reason,
+    and what to do (``advice``)."""
+    try:
+        yield
+    except OSError as error:
+        raise OSError(f"{doing}: {error.strerror or error}. {advice}") from error
 
 
 def is_finite_real(value) -> bool:

@@ -6,7 +6,6 @@ that one file, checks its SHA-256, and writes the four files, gzipped under MNIS
 names, to a directory that [`hopjax.data.load_dataset`][] then reads.
 """
 
-import contextlib
 import errno
 import gzip
 import hashlib
@@ -20,7 +19,7 @@ from typing import NamedTuple
 
 from tqdm.auto import tqdm
 
-from .._checks import check_path
+from .._checks import check_path, naming_os_errors
 from ._errors import DatasetNotFoundError, how_to_get, TFDS_INSTALL
 from ._idx import parse_idx
 
@@ -74,17 +73,13 @@ def _fetch(url: str, progress: bool) -> bytes:
     return b"".join(chunks)
 
 
-@contextlib.contextmanager
 def _writing_to(directory: pathlib.Path):
-    """Re-raise a file-system error inside as one that names `directory` and says what
-    to do."""
-    try:
-        yield
-    except OSError as error:
-        raise OSError(
-            f"Cannot write MNIST's files to {directory}: {error.strerror or error}. Give a "
-            "writable directory (`--data-dir DIR`)."
-        ) from error
+    """A context in which a file-system error is re-raised as one that names
+    `directory` and says what to do."""
+    return naming_os_errors(
+        f"Cannot write MNIST's files to {directory}",
+        "Give a writable directory (`--data-dir DIR`).",
+    )
 
 
 def download_mnist(

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 from tqdm.auto import tqdm
 
 from .._adjoint import solves_adjoint
-from .._checks import check_flag, check_path, check_positive_int
+from .._checks import check_flag, check_path, check_positive_int, naming_os_errors
 from .._nonconvergence import count_adjoint_failures
 from ..data import batch_indices, check_dataset, Dataset, load_dataset
 from ..parallel import data_parallel_mesh, shard_batch
@@ -153,13 +153,11 @@ def train(
     check_data_fits(config, data)
     fingerprint = None  # only a run directory records and checks it
     if out is not None:
-        try:
+        with naming_os_errors(
+            f"Cannot create the run directory {out}",
+            "Give a directory that can be written (out_dir, --out).",
+        ):
             out.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise OSError(
-                f"Cannot create the run directory {out}: {error.strerror or error}. Give "
-                "a directory that can be written (out_dir, --out)."
-            ) from error
         fingerprint = data.fingerprint()
     num_train = len(data.train_images)
     steps_per_epoch = num_train // config.batch_size
