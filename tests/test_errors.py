@@ -108,8 +108,8 @@ def test_keys_that_are_not_one_prng_key_are_named(model, x):
     # None / 0 / two keys failed inside jax.random.split ("unexpected PRNG key type",
     # "invalid PRNG key data ... Got 0"), naming no argument.
     one = re.escape("key must be one JAX PRNG key, e.g. jax.random.key(0), got")
+    two = jax.random.split(jax.random.key(0), 2)
     for cls in (hj.HAM, hj.CHN):
-        two = jax.random.split(jax.random.key(0), 2)
         for key, given in ((None, "None"), (0, "0"), (two, r"an array of shape \(2,\)"),
                            (jnp.zeros(2), r"an array of shape \(2,\) and dtype float")):
             with pytest.raises(TypeError, match=f"{cls.__name__}: {one} {given}"):
