@@ -50,6 +50,21 @@ def out_path(parser: argparse.ArgumentParser, out) -> pathlib.Path:
     return out
 
 
+def results_base(parser: argparse.ArgumentParser, out) -> pathlib.Path:
+    """`--out` for a script that writes `<out>.json`, `<out>.md` and files named after
+    them: `out_path`'s checks, where a `.json` or `.md` ending names the results file
+    meant (`--out r.json` writes `r.json` and `r.md`) and any other dot is part of the
+    name (`--out lr-0.005` writes `lr-0.005.json`, not `lr-0.json`)."""
+    out = pathlib.Path(out)
+    return out_path(parser, out.with_suffix("") if out.suffix in (".json", ".md") else out)
+
+
+def beside(base: pathlib.Path, ending: str) -> pathlib.Path:
+    """The file `<base><ending>` (e.g. `.json`) next to a `results_base`: unlike
+    `Path.with_suffix`, it keeps a dot in the base's name."""
+    return base.with_name(base.name + ending)
+
+
 def load_or_exit(load, *args, **kwargs):
     """`load(*args, **kwargs)`, a loader of data or checkpoints; if the data set is
     missing (the message says how to get it) or a checkpoint cannot be read (the message

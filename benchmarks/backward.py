@@ -28,7 +28,7 @@ of test images stop short), and the backward modes are to be compared at equilib
     python benchmarks/backward.py --rows ham3 --updates even_odd --batch 256
 
 Prints a table; writes it and the numbers to benchmarks/results/backward-<backend>.{md,json}
-(or --out, without suffix), rewritten after every network (a run cut short keeps them).
+(or <out>.{md,json} for --out <out>), rewritten after every network (a run cut short keeps them).
 """
 
 import argparse
@@ -48,7 +48,7 @@ from hopjax.data import DEBIAN_FASHION_MNIST, load_idx_split
 from hopjax.train import loss_and_accuracy, TrainConfig
 
 from _machine import machine
-from _options import load_or_exit, out_path, positive_int, seed_int
+from _options import beside, load_or_exit, positive_int, results_base, seed_int
 from _table2_rows import ROWS
 from _timing import median_time
 
@@ -157,9 +157,9 @@ def main():
     parser.add_argument("--seed", type=seed_int, default=0, help="initialisation (TrainConfig's model key)")
     parser.add_argument("--data-dir", default=os.environ.get("HOPJAX_DATA_DIR", DEBIAN_FASHION_MNIST))
     parser.add_argument("--out", type=pathlib.Path, default=None,
-                        help="results path without suffix (default results/backward-<backend>)")
+                        help="results path: writes <out>.json and <out>.md (default results/backward-<backend>)")
     args = parser.parse_args()
-    out = out_path(parser, args.out or RESULTS / f"backward-{jax.default_backend()}")
+    out = results_base(parser, args.out or RESULTS / f"backward-{jax.default_backend()}")
     images, labels = load_or_exit(load_idx_split, args.data_dir, "test")
     x, labels = jnp.asarray(images[: args.batch]), jnp.asarray(labels[: args.batch])
     record = {"backend": jax.default_backend(), "machine": machine(), "batch": int(x.shape[0]),
@@ -172,11 +172,11 @@ def main():
             config = TrainConfig(model=ROWS[row][0], layer_sizes=ROWS[row][1], seed=args.seed)
             model = config.make_model(config.keys()[0])  # as `hopjax train` initialises it
             results += compare(row, update, model, x, labels, args, progress)
-            out.with_suffix(".json").write_text(json.dumps(dict(record, results=results), indent=1) + "\n")
+            beside(out, ".json").write_text(json.dumps(dict(record, results=results), indent=1) + "\n")
     table = markdown(results, int(x.shape[0]))
     print(table, end="")
-    out.with_suffix(".md").write_text(table)
-    print(f"wrote {out.with_suffix('.md')} and .json")
+    beside(out, ".md").write_text(table)
+    print(f"wrote {beside(out, '.md')} and .json")
 
 
 if __name__ == "__main__":

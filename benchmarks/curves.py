@@ -23,6 +23,19 @@ from _table2_rows import ROWS, VARIANTS
 from _table2_summary import results_runs, speedup, summarise
 
 
+def figure_out(parser: argparse.ArgumentParser, out: pathlib.Path) -> pathlib.Path:
+    """`--out` checked as `out_path` does, and as a file name whose suffix names a format
+    matplotlib writes (`.png`, `.svg`, `.pdf`, ...): checked before any file is read."""
+    from matplotlib.figure import Figure
+
+    out = out_path(parser, out)
+    formats = Figure().canvas.get_supported_filetypes()
+    if out.suffix.lstrip(".").lower() not in formats:
+        parser.error(f"--out {out}: the suffix names the figure's format; give a .png name "
+                     f"(or one of {', '.join('.' + f for f in sorted(formats))}).")
+    return out
+
+
 def comparison_bases(groups):
     """Per network, the summary of the synchronous Picard group the others are compared
     with: the one trained with the papers' gradient where there is such, else the first."""
@@ -66,7 +79,7 @@ def main():
     parser.add_argument("--out", type=pathlib.Path, required=True,
                         help="the PNG to write (the table goes to the same name with .md)")
     args = parser.parse_args()
-    args.out = out_path(parser, args.out)
+    args.out = figure_out(parser, args.out)
     runs = []
     for path in args.results:
         found = results_runs(path)

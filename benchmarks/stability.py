@@ -15,7 +15,7 @@ For each `hopjax train` run directory, on the first --test-examples test images:
     python benchmarks/stability.py benchmarks/results/table2-runs/chn3-sync-anderson-seed0-epoch4
 
 Prints a table; writes it and the numbers to benchmarks/results/stability.{md,json} (or
---out, without suffix).
+<out>.{md,json} for --out <out>).
 """
 
 import argparse
@@ -31,7 +31,7 @@ import hopjax as hj
 from hopjax.train import load_data, load_trained_model, loss_and_accuracy
 
 from _machine import machine
-from _options import load_or_exit, out_path, positive_int
+from _options import beside, load_or_exit, positive_int, results_base
 
 
 RESULTS = pathlib.Path(__file__).parent / "results"
@@ -128,17 +128,17 @@ def main():
     parser.add_argument("--steps", type=positive_int, default=2000)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS / "stability",
-                        help="results path without suffix")
+                        help="results path: writes <out>.md and <out>.json (a .json ending is dropped)")
     args = parser.parse_args()
-    args.out = out_path(parser, args.out)
+    args.out = results_base(parser, args.out)
     loaded = [load_or_exit(load_run, run, args) for run in args.runs]  # all, before any analysis
     results = [analyse(run, *run_loaded, args) for run, run_loaded in zip(args.runs, loaded)]
     table = markdown(results, args.steps)
     print(table, end="")
-    args.out.with_suffix(".md").write_text(table)
-    args.out.with_suffix(".json").write_text(
+    beside(args.out, ".md").write_text(table)
+    beside(args.out, ".json").write_text(
         json.dumps({"backend": jax.default_backend(), "machine": machine(), "results": results}, indent=2) + "\n")
-    print(f"wrote {args.out.with_suffix('.md')} and .json")
+    print(f"wrote {beside(args.out, '.md')} and .json")
 
 
 if __name__ == "__main__":

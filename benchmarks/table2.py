@@ -39,7 +39,7 @@ from hopjax.data import load_dataset, TFDS_NAMES
 from hopjax.train import BACKWARDS, CHECKPOINT, evaluate, read_header, train, TrainConfig
 
 from _machine import machine
-from _options import load_or_exit, out_path, positive_int, seed_int
+from _options import beside, load_or_exit, positive_int, results_base, seed_int
 from _table2_figures import curves_figure, figures
 from _table2_pool import run_parallel
 from _table2_rows import PAPER_EPOCHS, ROWS, VARIANTS
@@ -194,7 +194,8 @@ def main():
                         help="test images whose full trajectories make the figures")
     parser.add_argument("--runs-dir", help="where the training runs go, reused and resumed "
                         "(default: <out>-runs; --quick: a temporary directory, removed at the end)")
-    parser.add_argument("--out", help="results path without suffix (default: benchmarks/results/table2[-quick])")
+    parser.add_argument("--out", help="results path: writes <out>.json, <out>.md and <out>-*.png; "
+                        "a .json ending is dropped (default: benchmarks/results/table2[-quick])")
     parser.add_argument("--jobs", type=positive_int, default=1, metavar="N",
                         help="train N runs at once, in N worker processes: on a CPU each "
                         "pinned to one core (give N = the cores), on a GPU sharing it")
@@ -209,12 +210,12 @@ def main():
     if args.quick:
         for key, value in QUICK.items():
             setattr(args, key, value)
-    out = out_path(parser, args.out or RESULTS / ("table2-quick" if args.quick else "table2"))
+    out = results_base(parser, args.out or RESULTS / ("table2-quick" if args.quick else "table2"))
     if args.runs_dir is None and args.quick:  # the quick job starts afresh, in scratch space
         with tempfile.TemporaryDirectory(prefix="table2-quick-runs-") as scratch:
             return reproduce(args, out, scratch)
     if args.runs_dir is None:  # a full one resumes its runs
-        args.runs_dir = str(out.with_name(out.name + "-runs"))
+        args.runs_dir = str(beside(out, "-runs"))
     reproduce(args, out, args.runs_dir)
 
 
@@ -249,7 +250,7 @@ def reproduce(args, out: pathlib.Path, runs_dir: str):
         print("no learning curves recorded (older table2.py) for: " + ", ".join(
             f"{r['row']}-{r['variant']}-seed{r['seed']}" for r in runs if "by_epoch" not in r))
     if curved:
-        pngs.append(curves_figure(curved, out.with_name(f"{out.name}-curves.png")))
+        pngs.append(curves_figure(curved, beside(out, "-curves.png")))
     record = {
         "settings": settings,
         "data": data.description,
@@ -260,9 +261,9 @@ def reproduce(args, out: pathlib.Path, runs_dir: str):
         "table": [{"row": r, "variant": v, **e} for (r, v), e in table.items()],
         "runs": runs,
     }
-    out.with_suffix(".json").write_text(json.dumps(record, indent=1) + "\n")
-    out.with_suffix(".md").write_text(text)
-    print(f"wrote {out}.json, {out}.md, " + ", ".join(map(str, pngs))
+    beside(out, ".json").write_text(json.dumps(record, indent=1) + "\n")
+    beside(out, ".md").write_text(text)
+    print(f"wrote {beside(out, '.json')}, {beside(out, '.md')}, " + ", ".join(map(str, pngs))
           + f" in {record['total_time_s']:.0f} s")
 
 

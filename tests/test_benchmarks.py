@@ -1,6 +1,7 @@
 """The benchmark scripts run end to end on tiny settings (their numbers are not tested
 here: they are what the scripts measure)."""
 
+import argparse
 import importlib.util
 import json
 import os
@@ -398,14 +399,14 @@ def test_table2_merge_keeps_each_runs_machine_and_says_which_ran_where(tmp_path)
 
 def test_backward_script_compares_each_mode_with_the_reference(tmp_path):
     data = write_mnist_like(tmp_path / "idx", 16, 8)
-    out = tmp_path / "backward"
+    out = tmp_path / "backward-0.5"  # a dot in the name is kept (was backward-0.json)
     stdout = run_benchmark(
         "backward.py", "--rows", "ham3", "--updates", "even_odd", "--modes", "fixed-point",
         "gmres", "rbp", "--batch", "4", "--repeats", "1", "--data-dir", data, "--out", out,
     )
-    results = {r["mode"]: r for r in json.loads(out.with_suffix(".json").read_text())["results"]}
+    results = {r["mode"]: r for r in json.loads((tmp_path / "backward-0.5.json").read_text())["results"]}
     assert list(results) == ["fixed-point", "gmres", "rbp"] and "| ham3 | even_odd |" in stdout
-    assert out.with_suffix(".md").read_text() in stdout
+    assert (tmp_path / "backward-0.5.md").read_text() in stdout
     for exact in ("fixed-point", "gmres"):  # the implicit gradient, up to the tolerances
         assert results[exact]["relative_error"] < 1e-4 and results[exact]["cosine"] > 0.9999
     assert results["rbp"]["rbp_steps"] == 8 and results["rbp"]["relative_error"] > 1e-4
@@ -452,6 +453,9 @@ def test_backward_script_counts_the_samples_whose_adjoint_was_reported(getkey):
     ("backward", ["--out", str(REPOSITORY / "README.md" / "b")], "README.md is a file, not a directory"),
     ("curves", ["some.json", "--out", str(REPOSITORY / "README.md" / "c.png")], "README.md is a file, not a directory"),
     ("curves", ["some.json", "--out", str(REPOSITORY / "benchmarks")], "benchmarks is a directory"),
+    # a figure name matplotlib cannot write (was its traceback, after reading the files)
+    ("curves", ["some.json", "--out", str(REPOSITORY / "benchmarks" / "c.txt")], "the suffix names the figure"),
+    ("curves", ["some.json", "--out", str(REPOSITORY / "benchmarks" / "c")], "give a .png name"),
 ])
 def test_benchmark_scripts_refuse_nonsense_options_naming_them(
         script, argv, message, monkeypatch, capsys):
@@ -462,6 +466,19 @@ def test_benchmark_scripts_refuse_nonsense_options_naming_them(
     with pytest.raises(SystemExit) as exit_info:
         main()
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_results_paths_keep_dots_in_names_and_read_a_json_ending_as_the_file_meant(tmp_path):
+    # table2.py, stability.py and backward.py write <out>.json and <out>.md: before
+    # 2026-12-06 they replaced the name's last dotted part (--out lr-0.005 wrote lr-0.json),
+    # and table2.py then printed names of files it had not written
+    options = load_benchmark("_options")
+    parser = argparse.ArgumentParser()
+    for given, base in [("lr-0.005", "lr-0.005"), ("r.json", "r"), ("r.md", "r"),
+                        ("run.v2.json", "run.v2"), ("plain", "plain")]:
+        out = options.results_base(parser, tmp_path / "new" / given)
+        assert out == tmp_path / "new" / base and out.parent.is_dir()
+        assert options.beside(out, ".json") == tmp_path / "new" / f"{base}.json"
 
 
 def test_benchmark_scripts_report_missing_data_and_foreign_files_in_one_message(tmp_path, monkeypatch):
