@@ -33,6 +33,15 @@ seed_int = _integer_at_least(0, "a non-negative integer")
 """A random seed."""
 
 
+def once_each(parser: argparse.ArgumentParser, args: argparse.Namespace, *options: str):
+    """An argparse error if one of these list options names a value twice: a repeated row,
+    seed or batch size would be trained or timed again, and counted twice."""
+    for option in options:
+        chosen = getattr(args, option.replace("-", "_"))
+        if chosen is not None and len(set(chosen)) < len(chosen):
+            parser.error(f"--{option} names {chosen}: each at most once (a repeat would count twice).")
+
+
 def out_path(parser: argparse.ArgumentParser, out) -> pathlib.Path:
     """`--out` as a path whose directory exists (created now), or an argparse error
     naming the problem: a script writes its results after minutes of work, which a

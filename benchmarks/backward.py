@@ -48,7 +48,7 @@ from hopjax.data import DEBIAN_FASHION_MNIST, load_idx_split
 from hopjax.train import loss_and_accuracy, TrainConfig
 
 from _machine import machine
-from _options import beside, load_or_exit, positive_int, results_base, seed_int
+from _options import beside, load_or_exit, once_each, positive_int, results_base, seed_int
 from _table2_rows import ROWS
 from _timing import median_time
 
@@ -159,6 +159,7 @@ def main():
     parser.add_argument("--out", type=pathlib.Path, default=None,
                         help="results path: writes <out>.json and <out>.md (default results/backward-<backend>)")
     args = parser.parse_args()
+    once_each(parser, args, "rows", "updates", "modes")
     out = results_base(parser, args.out or RESULTS / f"backward-{jax.default_backend()}")
     images, labels = load_or_exit(load_idx_split, args.data_dir, "test")
     x, labels = jnp.asarray(images[: args.batch]), jnp.asarray(labels[: args.batch])

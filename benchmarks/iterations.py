@@ -27,7 +27,7 @@ import hopjax as hj
 from hopjax.data import DEBIAN_FASHION_MNIST, load_idx_split
 
 from _machine import machine
-from _options import load_or_exit, out_path, positive_int, seed_int
+from _options import load_or_exit, once_each, out_path, positive_int, seed_int
 
 
 NETWORKS = {
@@ -54,6 +54,7 @@ def main():
     parser.add_argument("--networks", nargs="+", default=list(NETWORKS), choices=list(NETWORKS))
     parser.add_argument("--out", default=pathlib.Path(__file__).parent / "results" / "iterations.json")
     args = parser.parse_args()
+    once_each(parser, args, "networks")
     out = out_path(parser, args.out)
 
     images, _ = load_or_exit(load_idx_split, args.data_dir, "test")

@@ -33,7 +33,7 @@ from hopjax.data import DEBIAN_FASHION_MNIST, load_idx_split
 from hopjax.train import make_train_step, TrainConfig
 
 from _machine import machine
-from _options import load_or_exit, out_path, positive_int
+from _options import load_or_exit, once_each, out_path, positive_int
 from _table2_rows import ROWS, VARIANTS
 from _timing import median_time
 
@@ -108,7 +108,9 @@ def main():
     parser.add_argument("--rows", nargs="+", default=list(PAPER_CODE_H100), choices=list(PAPER_CODE_H100))
     parser.add_argument("--batches", nargs="+", type=positive_int, default=None,
                         help="batch sizes (default: 64 1000 on CPU, 64 1000 10000 on GPU)")
-    parser.add_argument("--train-batches", nargs="+", type=positive_int, default=[64])
+    parser.add_argument("--train-batches", nargs="+", type=positive_int, default=None,
+                        help="batch sizes, among --batches, at which a training step is timed "
+                             "too (default: 64, where measured)")
     parser.add_argument("--precision", choices=list(PRECISIONS), default="float32")
     parser.add_argument("--repeats", type=positive_int, default=5)
     parser.add_argument("--data-dir", default=os.environ.get("HOPJAX_DATA_DIR", DEBIAN_FASHION_MNIST))
@@ -118,6 +120,12 @@ def main():
     precision_suffix = "" if args.precision == "float32" else "-" + args.precision
     out = out_path(parser, args.out or RESULTS / f"speed-{backend}{precision_suffix}.json")
     batches = args.batches or ([64, 1000] if backend == "cpu" else [64, 1000, 10_000])
+    once_each(parser, args, "rows", "batches", "train-batches")
+    if args.train_batches is None:
+        args.train_batches = [64]
+    elif not set(args.train_batches) <= set(batches):
+        parser.error(f"--train-batches {args.train_batches}: a training step is timed only at "
+                     f"the batch sizes --batches measures ({batches}).")
     images, labels = load_or_exit(load_idx_split, args.data_dir, "test")
     tile = lambda a, n: np.resize(a, (n,) + a.shape[1:])  # repeat the test set if n > 10 000
     flops_per_s, bytes_per_s = device_ceilings(args.repeats)

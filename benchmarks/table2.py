@@ -39,7 +39,7 @@ from hopjax.data import load_dataset, TFDS_NAMES
 from hopjax.train import BACKWARDS, CHECKPOINT, evaluate, read_header, train, TrainConfig
 
 from _machine import machine
-from _options import beside, load_or_exit, positive_int, results_base, seed_int
+from _options import beside, load_or_exit, once_each, positive_int, results_base, seed_int
 from _table2_figures import curves_figure, figures
 from _table2_pool import run_parallel
 from _table2_rows import PAPER_EPOCHS, ROWS, VARIANTS
@@ -203,10 +203,7 @@ def main():
     args = parser.parse_args()
     if args.merge_only and not args.include:
         parser.error("--merge-only needs --include")
-    for option in ("rows", "variants", "seeds"):
-        chosen = getattr(args, option)
-        if len(set(chosen)) < len(chosen):
-            parser.error(f"--{option} names {chosen}: each at most once (a repeat would count twice).")
+    once_each(parser, args, "rows", "variants", "seeds")
     if args.quick:
         for key, value in QUICK.items():
             setattr(args, key, value)

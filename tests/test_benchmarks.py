@@ -436,6 +436,16 @@ def test_backward_script_counts_the_samples_whose_adjoint_was_reported(getkey):
     ("table2", ["--out", str(REPOSITORY / "README.md" / "t")], "README.md is a file, not a directory"),
     ("speed", ["--batches", "64", "0"], "argument --batches: must be a positive integer, got '0'"),
     ("speed", ["--repeats", "0"], "argument --repeats: must be a positive integer"),
+    # a training step asked for at a batch size not measured (was: silently not timed)
+    ("speed", ["--batches", "64", "1000", "--train-batches", "128"],
+     "--train-batches [128]: a training step is timed only at the batch sizes --batches measures ([64, 1000])"),
+    # a value named twice (was: trained or timed twice, and tabulated twice)
+    ("speed", ["--batches", "64", "64"], "--batches names [64, 64]: each at most once"),
+    ("speed", ["--rows", "ham3 eo-picard", "ham3 eo-picard"], "--rows names ['ham3 eo-picard', 'ham3 eo-picard']"),
+    ("speed", ["--train-batches", "64", "64"], "--train-batches names [64, 64]: each at most once"),
+    ("iterations", ["--networks", "HAM 3L", "HAM 3L"], "--networks names ['HAM 3L', 'HAM 3L']: each at most once"),
+    ("backward", ["--modes", "gmres", "rbp", "gmres"], "--modes names ['gmres', 'rbp', 'gmres']: each at most once"),
+    ("backward", ["--updates", "even_odd", "even_odd"], "--updates names ['even_odd', 'even_odd']"),
     ("iterations", ["--batch", "0"], "argument --batch: must be a positive integer"),
     ("iterations", ["--samples", "-5"], "argument --samples: must be a positive integer, got '-5'"),
     ("stability", ["some-run", "--steps", "0"], "argument --steps: must be a positive integer"),
@@ -458,10 +468,13 @@ def test_backward_script_counts_the_samples_whose_adjoint_was_reported(getkey):
     ("curves", ["some.json", "--out", str(REPOSITORY / "benchmarks" / "c")], "give a .png name"),
 ])
 def test_benchmark_scripts_refuse_nonsense_options_naming_them(
-        script, argv, message, monkeypatch, capsys):
+        script, argv, message, monkeypatch, capsys, tmp_path):
     # before 2026-12-05 these ran on: --trace-samples 0 trained every run, then divided by
     # zero; --batches 0 and --batch 0 failed deep inside; --repeats 0 timed nothing (NaN)
     main = load_benchmark(script).main
+    # no data where the scripts look by default: an option that is not refused stops
+    # there, rather than running the benchmark into benchmarks/results
+    monkeypatch.setenv("HOPJAX_DATA_DIR", str(tmp_path))
     monkeypatch.setattr(sys, "argv", [f"{script}.py", *argv])
     with pytest.raises(SystemExit) as exit_info:
         main()
