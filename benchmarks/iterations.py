@@ -122,7 +122,9 @@ def main():
         "device": str(jax.devices()[0]),
         "machine": machine(),
         "data": str(args.data_dir),
-        "note": "networks at the papers' initialisation (untrained), Fashion-MNIST test images",
+        "seed": args.seed, "batch": args.batch, "repeats": args.repeats,
+        "note": "networks at the papers' initialisation (untrained, from the seed), the first "
+                "samples test images of the data directory",
     }
     out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
     print(f"\nwrote {out}")

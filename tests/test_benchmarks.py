@@ -397,6 +397,22 @@ def test_table2_merge_keeps_each_runs_machine_and_says_which_ran_where(tmp_path)
     assert summary.machine_name(gpu) == "NVIDIA H200, jax 0.11.2"
 
 
+def test_iterations_script_solves_each_variant_and_records_its_settings(tmp_path):
+    data = write_mnist_like(tmp_path / "idx", 16, 10)
+    out = tmp_path / "iterations.json"
+    stdout = run_benchmark("iterations.py", "--networks", "HAM 3L", "--samples", "6", "--batch", "4",
+                           "--repeats", "1", "--seed", "3", "--data-dir", data, "--out", out)
+    record = json.loads(out.read_text())
+    assert [(r["update"], r["solver"]) for r in record["rows"]] == [
+        ("synchronous", "Picard"), ("synchronous", "Anderson"), ("even_odd", "Picard"),
+        ("even_odd", "Anderson")]
+    for row in record["rows"]:
+        assert row["samples"] == 6 and row["max_steps"] == 40 and row["median_seconds"] > 0
+        assert 1 <= row["paper_iterations_mean"] <= 40 and 0 <= row["converged_fraction"] <= 1
+    assert {k: record["meta"][k] for k in ("seed", "batch", "repeats")} == {"seed": 3, "batch": 4, "repeats": 1}
+    assert record["meta"]["data"] == str(data) and "HAM 3L   even_odd     Anderson" in stdout
+
+
 def test_backward_script_compares_each_mode_with_the_reference(tmp_path):
     data = write_mnist_like(tmp_path / "idx", 16, 8)
     out = tmp_path / "backward-0.5"  # a dot in the name is kept (was backward-0.json)
