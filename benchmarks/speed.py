@@ -131,7 +131,8 @@ def main():
     flops_per_s, bytes_per_s = device_ceilings(args.repeats)
     print(f"{backend}: matmul {flops_per_s / 1e9:.0f} GFLOP/s, copy {bytes_per_s / 1e9:.1f} GB/s")
 
-    record = run_record(args.precision, flops_per_s, bytes_per_s)
+    record = dict(run_record(args.precision, flops_per_s, bytes_per_s),
+                  repeats=args.repeats, data=str(args.data_dir))
     rows = []
     with jax.default_matmul_precision(PRECISIONS[args.precision]):
         for name in tqdm(args.rows, desc="rows"):

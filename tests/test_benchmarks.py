@@ -149,7 +149,9 @@ def test_speed_script_writes_rows_with_roofline(tmp_path):
         "speed.py", "--rows", "ham3 eo-anderson", "--batches", "8", "--train-batches", "8",
         "--repeats", "1", "--data-dir", data, "--out", out,
     )
-    (row,) = json.loads(out.read_text())["rows"]
+    record = json.loads(out.read_text())
+    (row,) = record["rows"]
+    assert record["repeats"] == 1 and record["data"] == str(data)
     assert row["row"] == "ham3 eo-anderson" and row["batch"] == 8 and row["fixed_count"] == 40
     assert row["train_step_ms"] > 0 and row["floor_per_iteration_ms"] > 0
     assert row["flops_per_iteration"] == 4 * 8 * 1990 * 10
