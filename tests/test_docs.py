@@ -110,6 +110,40 @@ def test_site_builds_strictly(tmp_path):
     assert 'class="arithmatex"' in page  # maths goes to MathJax
 
 
+def python_blocks(path: pathlib.Path) -> list[str]:
+    """The ```python blocks of a Markdown file, in order."""
+    return re.findall(r"```python\n(.*?)```", path.read_text(), re.S)
+
+
+#: What a page's example takes as given beyond the README's Example (its prose says so).
+EXAMPLE_GIVENS = {"backward.md": "batches = [(x, jax.nn.one_hot(jnp.arange(64) % 10, 10))]"}
+#: Blocks that train for epochs on a whole data set: too long for a test (the training
+#: loop itself is tested in test_training_loop.py), or that need data the machine lacks.
+SKIPPED_EXAMPLES = {("train.md", 1): "trains 10 epochs", ("plot.md", 2): "trains 3 epochs twice"}
+if not pathlib.Path("/usr/share/datasets/fashion-mnist").is_dir() and not os.environ.get("HOPJAX_DATA_DIR"):
+    SKIPPED_EXAMPLES[("data.md", 1)] = "needs Debian's dataset-fashion-mnist"
+
+
+def test_documented_python_examples_run():
+    # Each page's blocks run in order in one namespace, which starts with the README's
+    # Example (imports, `model`, `x`, `loss`), as a reader who read that first has it.
+    readme = REPOSITORY / "README.md"
+    example = python_blocks(readme)[0]
+    assert "model = hj.HAM(" in example
+    pages = [readme, *sorted((REPOSITORY / "docs").glob("*.md")), *sorted(API_PAGES.glob("*.md"))]
+    ran = []
+    for page in pages:
+        namespace = {}
+        if page != readme:
+            exec(compile(example + EXAMPLE_GIVENS.get(page.name, ""), "README.md (Example)", "exec"),
+                 namespace)
+        for number, block in enumerate(python_blocks(page), start=1):
+            if (page.name, number) not in SKIPPED_EXAMPLES:
+                exec(compile(block, f"{page.name} (python block {number})", "exec"), namespace)
+                ran.append(page.name)
+    assert ran.count("README.md") >= 2 and {"index.md", "how-to-choose.md", "parallel.md"} <= set(ran)
+
+
 def test_text_files_hold_no_control_characters():
     """A stray control character (e.g. BEL from an unescaped "\\a" in "\\approx") shows as
     garbage on the page; only tab and newline belong in the prose and code."""
