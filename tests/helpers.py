@@ -1,4 +1,6 @@
+import importlib.util
 import pathlib
+import sys
 
 import equinox as eqx
 import jax
@@ -10,6 +12,18 @@ import hopjax as hj
 
 REPOSITORY = pathlib.Path(__file__).resolve().parents[1]
 """The checkout's root: README.md, docs/, benchmarks/, notebooks/."""
+
+
+def load_benchmark(script):
+    """`benchmarks/<script>.py` as a module, without running its `main` (its sibling
+    modules importable, as when it runs as a script)."""
+    if str(REPOSITORY / "benchmarks") not in sys.path:
+        sys.path.insert(0, str(REPOSITORY / "benchmarks"))
+    spec = importlib.util.spec_from_file_location(script, REPOSITORY / "benchmarks" / f"{script}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
 
 DEPTHS = {
     3: (12, 9, 4),

@@ -2,7 +2,6 @@
 here: they are what the scripts measure)."""
 
 import argparse
-import importlib.util
 import json
 import os
 import re
@@ -18,7 +17,7 @@ import pytest
 
 import hopjax as hj
 
-from .helpers import REPOSITORY, write_mnist_like
+from .helpers import load_benchmark, REPOSITORY, write_mnist_like
 
 
 def run_benchmark(script, *args):
@@ -29,17 +28,6 @@ def run_benchmark(script, *args):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
-
-
-def load_benchmark(script):
-    """`benchmarks/<script>.py` as a module, without running its `main` (its sibling
-    modules importable, as when it runs as a script)."""
-    if str(REPOSITORY / "benchmarks") not in sys.path:
-        sys.path.insert(0, str(REPOSITORY / "benchmarks"))
-    spec = importlib.util.spec_from_file_location(script, REPOSITORY / "benchmarks" / f"{script}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def png_size(path):

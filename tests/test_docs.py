@@ -1,5 +1,6 @@
 """The documentation site: it builds without a warning, and documents every export."""
 
+import argparse
 import ast
 import importlib
 import inspect
@@ -10,7 +11,11 @@ import re
 import subprocess
 import sys
 
-from .helpers import REPOSITORY
+import pytest
+
+from hopjax._cli import main as hopjax_main
+
+from .helpers import load_benchmark, REPOSITORY
 
 
 API_PAGES = REPOSITORY / "docs" / "api"
@@ -142,6 +147,54 @@ def test_documented_python_examples_run():
                 exec(compile(block, f"{page.name} (python block {number})", "exec"), namespace)
                 ran.append(page.name)
     assert ran.count("README.md") >= 2 and {"index.md", "how-to-choose.md", "parallel.md"} <= set(ran)
+
+
+def documented_commands() -> list[tuple[str, str]]:
+    """`(page, command)` for every `hopjax ...` and `python benchmarks/<script>.py ...`
+    command line in README.md and docs/: the lines of shell blocks (continuations joined,
+    comments dropped) and inline code that holds one (not a bare `hopjax evaluate`, which
+    names the command in prose)."""
+    pattern = re.compile(r"(?:python -m hopjax|hopjax) .*|(?:python (?:benchmarks/|\.\./)\w+\.py).*")
+    found = []
+    for page in [REPOSITORY / "README.md", *sorted((REPOSITORY / "docs").rglob("*.md"))]:
+        text = page.read_text()
+        lines = [line for _, block in re.findall(r"```(bash|sh)\n(.*?)```", text, re.S)
+                 for line in block.replace("\\\n", " ").splitlines()]
+        lines += re.findall(r"`([^`]+)`", re.sub(r"```.*?```", "", text, flags=re.S).replace("\n", " "))
+        for line in lines:
+            command = pattern.search(line.split(" #")[0])
+            if command and not re.fullmatch(r"hopjax \w+", command.group().strip()):
+                found.append((page.name, command.group().strip()))
+    return found
+
+
+class _Parsed(Exception):
+    """Raised by `parse_args` once it has accepted a command line."""
+
+
+def test_documented_command_lines_parse(monkeypatch):
+    # Every option the docs show is one the command accepts (argparse only: nothing runs).
+    original = argparse.ArgumentParser.parse_args
+
+    def parse_then_stop(self, args=None, namespace=None):
+        original(self, args, namespace)
+        raise _Parsed
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", parse_then_stop)
+    commands = documented_commands()
+    for page, command in commands:
+        words = command.split()
+        if words[0] == "python" and words[1].endswith(".py"):
+            script = pathlib.Path(words[1]).stem
+            monkeypatch.setattr(sys, "argv", [words[1], *words[2:]])
+            run = load_benchmark(script).main
+        else:
+            run = lambda argv=words[words.index("hopjax") + 1:]: hopjax_main(argv)  # noqa: E731
+        with pytest.raises((_Parsed, SystemExit)) as stopped:
+            run()
+        assert stopped.type is _Parsed or stopped.value.code == 0, f"{page}: {command}"
+    scripts = {c.split()[1] for _, c in commands if c.startswith("python ")}
+    assert len(commands) >= 25 and {"benchmarks/table2.py", "../curves.py", "benchmarks/stability.py"} <= scripts
 
 
 def test_text_files_hold_no_control_characters():
