@@ -1,6 +1,7 @@
 """Iterations to convergence and solve time of every update scheme x solver, on real
-Fashion-MNIST test images, for the papers' 3-, 5- and 7-layer HAMs and 3-layer CHN at
-their initialisation (no training yet: see the training issue for Table 2 proper).
+Fashion-MNIST test images (or the IDX files in --data-dir), for the papers' 3-, 5- and
+7-layer HAMs and 3-layer CHN at their initialisation (untrained: `table2.py` measures
+the trained networks of Table 2).
 
 Each row solves the same images with the papers' fixed iteration caps (40 / 80 / 120;
 CHN synchronous: 80 damped) and rtol 1e-4, and reports the papers' iteration count
@@ -8,8 +9,8 @@ CHN synchronous: 80 damped) and rtol 1e-4, and reports the papers' iteration cou
 wall time of a jit-compiled solve. Prints a table and writes JSON under
 benchmarks/results/.
 
-    bash run.sh benchmark            # ~2 minutes on a 2-core CPU
-    bash run.sh benchmark --samples 2000 --repeats 5
+    python benchmarks/iterations.py            # about a minute on a 2-core CPU
+    python benchmarks/iterations.py --samples 2000 --repeats 5 --networks "HAM 3L"
 """
 
 import argparse

@@ -8,6 +8,7 @@ import itertools
 import os
 import pathlib
 import re
+import shlex
 import subprocess
 import sys
 
@@ -151,16 +152,22 @@ def test_documented_python_examples_run():
 
 def documented_commands() -> list[tuple[str, str]]:
     """`(page, command)` for every `hopjax ...` and `python benchmarks/<script>.py ...`
-    command line in README.md and docs/: the lines of shell blocks (continuations joined,
-    comments dropped) and inline code that holds one (not a bare `hopjax evaluate`, which
-    names the command in prose)."""
+    command line in README.md, docs/ and the benchmark scripts' usage: the lines of shell
+    blocks and docstrings (continuations joined, comments dropped) and inline code that
+    holds one (not a bare `hopjax evaluate`, which names the command in prose)."""
     pattern = re.compile(r"(?:python -m hopjax|hopjax) .*|(?:python (?:benchmarks/|\.\./)\w+\.py).*")
     found = []
-    for page in [REPOSITORY / "README.md", *sorted((REPOSITORY / "docs").rglob("*.md"))]:
+    pages = [REPOSITORY / "README.md", *sorted((REPOSITORY / "docs").rglob("*.md")),
+             *sorted((REPOSITORY / "benchmarks").glob("[!_]*.py"))]
+    for page in pages:
         text = page.read_text()
-        lines = [line for _, block in re.findall(r"```(bash|sh)\n(.*?)```", text, re.S)
-                 for line in block.replace("\\\n", " ").splitlines()]
-        lines += re.findall(r"`([^`]+)`", re.sub(r"```.*?```", "", text, flags=re.S).replace("\n", " "))
+        if page.suffix == ".py":  # a usage line starts with the command
+            lines = [line for line in ast.get_docstring(ast.parse(text)).replace("\\\n", " ").splitlines()
+                     if re.match(r"\s*(python|hopjax) ", line)]
+        else:
+            lines = [line for _, block in re.findall(r"```(bash|sh)\n(.*?)```", text, re.S)
+                     for line in block.replace("\\\n", " ").splitlines()]
+            lines += re.findall(r"`([^`]+)`", re.sub(r"```.*?```", "", text, flags=re.S).replace("\n", " "))
         for line in lines:
             command = pattern.search(line.split(" #")[0])
             if command and not re.fullmatch(r"hopjax \w+", command.group().strip()):
@@ -183,7 +190,7 @@ def test_documented_command_lines_parse(monkeypatch):
     monkeypatch.setattr(argparse.ArgumentParser, "parse_args", parse_then_stop)
     commands = documented_commands()
     for page, command in commands:
-        words = command.split()
+        words = shlex.split(command)
         if words[0] == "python" and words[1].endswith(".py"):
             script = pathlib.Path(words[1]).stem
             monkeypatch.setattr(sys, "argv", [words[1], *words[2:]])
@@ -194,7 +201,8 @@ def test_documented_command_lines_parse(monkeypatch):
             run()
         assert stopped.type is _Parsed or stopped.value.code == 0, f"{page}: {command}"
     scripts = {c.split()[1] for _, c in commands if c.startswith("python ")}
-    assert len(commands) >= 25 and {"benchmarks/table2.py", "../curves.py", "benchmarks/stability.py"} <= scripts
+    assert len(commands) >= 40 and {"benchmarks/table2.py", "../curves.py", "benchmarks/stability.py",
+                                    "benchmarks/speed.py", "benchmarks/iterations.py"} <= scripts
 
 
 def test_text_files_hold_no_control_characters():
