@@ -65,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--backward-steps", type=int,
                        help="RBP steps (papers: 8/16/24); with --backward fixed-point, the adjoint's max_steps")
     train.add_argument("--rtol", type=float)
+    train.add_argument("--no-early-stop", dest="early_stop", action="store_false", default=None,
+                       help="run every solve for exactly --max-steps, as the papers' code "
+                       "(default: each sample stops once converged)")
     train.add_argument("--train-examples", type=int, help="use only the first N training images")
     train.add_argument("--test-examples", type=int, help="use only the first N test images")
     train.add_argument("--out", help="output directory (default runs/<model><depth>-<update>-<solver>-seed<seed>)")
@@ -123,6 +126,8 @@ def _train(args, parser) -> int:
              if getattr(args, option) is not None}
     if args.layers or args.depth:
         given["layer_sizes"] = tuple(args.layers) if args.layers else PAPER_LAYERS[args.depth]
+    if args.early_stop is not None:  # --no-early-stop
+        given["early_stop"] = False
     try:
         config = TrainConfig(**given)
     except ValueError as error:

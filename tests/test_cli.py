@@ -48,6 +48,24 @@ def test_train_resume_evaluate(data_dir, tmp_path, capsys):
     assert saved["paper_iterations"]["mean"] == last["test_paper_iterations"]
 
 
+def test_train_without_early_stop_keeps_the_setting_through_resume_and_evaluate(data_dir, tmp_path):
+    # --no-early-stop: every solve runs the papers' fixed iteration count (num_steps still
+    # counts the first convergence, so the setting is what the run records)
+    from hopjax.train._checkpoint import CHECKPOINT, read_header
+
+    out = tmp_path / "run"
+    args = ["train", *TINY, "--data-dir", data_dir, "--epochs", "2", "--out", str(out), "--max-steps", "12"]
+    assert main([*args, "--no-early-stop", "--stop-after", "1"]) == 0
+    assert read_header(out / CHECKPOINT)["config"].early_stop is False
+    assert main(["train", "--out", str(out), "--resume", "--no-progress"]) == 0  # the run's own
+    assert read_header(out / CHECKPOINT)["config"].early_stop is False
+    report = tmp_path / "report.json"
+    assert main(["evaluate", str(out), "--no-progress", "--json", str(report)]) == 0
+    assert json.loads(report.read_text())["config"]["early_stop"] is False
+    assert main([*args, "--out", str(tmp_path / "default"), "--stop-after", "1"]) == 0
+    assert read_header(tmp_path / "default" / CHECKPOINT)["config"].early_stop is True
+
+
 def test_train_says_when_adjoints_did_not_converge(data_dir, tmp_path, capsys):
     out = tmp_path / "run"
     args = ["train", *TINY, "--data-dir", data_dir, "--epochs", "1", "--out", str(out)]
