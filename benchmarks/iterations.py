@@ -124,8 +124,8 @@ def main():
         "machine": machine(),
         "data": str(args.data_dir),
         "seed": args.seed, "batch": args.batch, "repeats": args.repeats,
-        "note": "networks at the papers' initialisation (untrained, from the seed), the first "
-                "samples test images of the data directory",
+        "note": "networks at the papers' initialisation (untrained, from the seed); each row "
+                "solves the first `samples` test images of the data directory",
     }
     out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
     print(f"\nwrote {out}")
