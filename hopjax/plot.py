@@ -5,6 +5,18 @@ import numpy as np
 from ._checks import check_positive_int, is_finite_real
 
 
+def _need_matplotlib(function: str):
+    """Import matplotlib, or say which function needs it and how to install it (a plain
+    `pip install hopjax` leaves it out)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ModuleNotFoundError as error:
+        raise ModuleNotFoundError(
+            f"hopjax.plot.{function} draws with matplotlib, which is not installed: "
+            "pip install 'hopjax[plot]' (or pip install matplotlib).", name="matplotlib"
+        ) from error
+
+
 def _as_trace(trace) -> np.ndarray:
     """`trace` as a float64 `(samples, T - 1)` array; any other shape is an error."""
     trace = np.asarray(trace, dtype=np.float64)
@@ -70,6 +82,7 @@ def residual_heatmap(ax, trace: np.ndarray, *, rtol: float = 1e-4, title: str = 
 
     **Returns:** `ax`.
     """
+    _need_matplotlib("residual_heatmap")
     from matplotlib.axes import Axes
     from matplotlib.colors import LogNorm
 
@@ -129,6 +142,7 @@ def learning_curves(axes, history, *, label: str | None = None, **line_options):
 
     **Returns:** `axes`.
     """
+    _need_matplotlib("learning_curves")
     from matplotlib.axes import Axes
     from matplotlib.ticker import MaxNLocator
 

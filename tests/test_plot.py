@@ -1,5 +1,7 @@
 """The papers' iteration count from residual traces, and the Figs. 3-4 panel."""
 
+import sys
+
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -108,3 +110,14 @@ def test_learning_curves_draws_both_history_forms():
     with pytest.raises(ValueError, match="no 'train_loss' values"):
         learning_curves(axes, [{"test_accuracy": 0.5, "test_paper_iterations": 3.0}])
     plt.close("all")
+
+
+def test_drawing_without_matplotlib_says_how_to_install_it(monkeypatch):
+    # a plain `pip install hopjax` has no matplotlib: was "No module named 'matplotlib'"
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    trace = np.full((2, 5), 0.1)
+    assert first_hits(trace, [0.5]).tolist() == [5.0]  # NumPy only
+    with pytest.raises(ModuleNotFoundError, match=r"residual_heatmap draws with matplotlib.*hopjax\[plot\]"):
+        residual_heatmap(None, trace)
+    with pytest.raises(ModuleNotFoundError, match=r"learning_curves draws with matplotlib.*hopjax\[plot\]"):
+        learning_curves(None, [])
