@@ -160,10 +160,22 @@ def included_runs(args):
     return runs
 
 
-def main():
+def parse_with_quick(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
+    """The command line; with `--quick`, `QUICK`'s settings stand for the options it
+    does not give (one given wins: `--quick --seeds 1` is the quick job on seed 1)."""
+    unset = object()
+    args = parser.parse_args(argv, namespace=argparse.Namespace(**dict.fromkeys(QUICK, unset)))
+    for key, value in QUICK.items():
+        if getattr(args, key) is unset:
+            setattr(args, key, value if args.quick else parser.get_default(key))
+    return args
+
+
+def command_line() -> argparse.ArgumentParser:
+    """table2.py's options."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
-                        help=f"the quick reproduction: {QUICK}")
+                        help=f"the quick reproduction: {QUICK}; an option given wins over its value here")
     parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS))
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     parser.add_argument("--seeds", nargs="+", type=seed_int, default=[0, 1, 2])
@@ -200,13 +212,15 @@ def main():
                         help="train N runs at once, in N worker processes: on a CPU each "
                         "pinned to one core (give N = the cores), on a GPU sharing it")
     parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args()
+    return parser
+
+
+def main():
+    parser = command_line()
+    args = parse_with_quick(parser)
     if args.merge_only and not args.include:
         parser.error("--merge-only needs --include")
     once_each(parser, args, "rows", "variants", "seeds")
-    if args.quick:
-        for key, value in QUICK.items():
-            setattr(args, key, value)
     out = results_base(parser, args.out or RESULTS / ("table2-quick" if args.quick else "table2"))
     if args.runs_dir is None and args.quick:  # the quick job starts afresh, in scratch space
         with tempfile.TemporaryDirectory(prefix="table2-quick-runs-") as scratch:

@@ -130,6 +130,20 @@ def test_table2_quick_trains_in_scratch_space_it_removes(tmp_path, monkeypatch):
     assert list(scratch.iterdir()) == [] and not (tmp_path / "q-runs").exists()
 
 
+def test_table2_quick_settings_stand_for_the_options_not_given():
+    # before 2026-12-06 --quick silently replaced them: `bash run.sh benchmark --seeds 1`
+    # (run.sh passes its arguments on after --quick) trained seed 0
+    table2 = load_benchmark("table2")
+    parse = lambda *argv: vars(table2.parse_with_quick(table2.command_line(), list(argv)))  # noqa: E731
+    quick = parse("--quick", "--seeds", "1", "--epochs", "10")  # a default value given wins too
+    assert {k: quick[k] for k in table2.QUICK} == dict(table2.QUICK, seeds=[1], epochs=10)
+    assert {k: parse("--quick")[k] for k in table2.QUICK} == table2.QUICK
+    full = parse("--seeds", "1")
+    assert {k: full[k] for k in table2.QUICK} == dict(
+        rows=list(table2.ROWS), seeds=[1], epochs=10, train_examples=None, test_examples=None,
+        trace_samples=1000)
+
+
 def test_speed_script_writes_rows_with_roofline(tmp_path):
     data = write_mnist_like(tmp_path / "idx", 16, 32)
     out = tmp_path / "speed.json"
