@@ -2,6 +2,7 @@
 
 import argparse
 import ast
+import dataclasses
 import importlib
 import inspect
 import itertools
@@ -16,7 +17,7 @@ import pytest
 
 from hopjax._cli import main as hopjax_main
 
-from .helpers import load_benchmark, REPOSITORY
+from .helpers import load_benchmark, REPOSITORY, write_mnist_like
 
 
 API_PAGES = REPOSITORY / "docs" / "api"
@@ -123,16 +124,27 @@ def python_blocks(path: pathlib.Path) -> list[str]:
 
 #: What a page's example takes as given beyond the README's Example (its prose says so).
 EXAMPLE_GIVENS = {"backward.md": "batches = [(x, jax.nn.one_hot(jnp.arange(64) % 10, 10))]"}
-#: Blocks that train for epochs on a whole data set: too long for a test (the training
-#: loop itself is tested in test_training_loop.py), or that need data the machine lacks.
-SKIPPED_EXAMPLES = {("train.md", 1): "trains 10 epochs", ("plot.md", 2): "trains 3 epochs twice"}
-if not pathlib.Path("/usr/share/datasets/fashion-mnist").is_dir() and not os.environ.get("HOPJAX_DATA_DIR"):
-    SKIPPED_EXAMPLES[("data.md", 1)] = "needs Debian's dataset-fashion-mnist"
 
 
-def test_documented_python_examples_run():
+def test_documented_python_examples_run(tmp_path, monkeypatch):
     # Each page's blocks run in order in one namespace, which starts with the README's
     # Example (imports, `model`, `x`, `loss`), as a reader who read that first has it.
+    # The data sets are small IDX files ($HOPJAX_DATA_DIR), and every `train` call runs
+    # the real training loop with its config made tiny (a 784-16-10 network, 2 epochs at
+    # most, 128 images) into a temporary directory: the examples train 10 epochs.
+    import hopjax.train
+
+    data = write_mnist_like(tmp_path / "idx", 128, 64)
+    monkeypatch.setenv("HOPJAX_DATA_DIR", str(data))
+    real_train, trained = hopjax.train.train, []
+
+    def tiny_train(config, out_dir=None, **options):
+        config = dataclasses.replace(config, layer_sizes=(784, 16, 10), epochs=min(config.epochs, 2),
+                                     train_examples=128, test_examples=64)
+        trained.append(config)
+        return real_train(config, out_dir and tmp_path / out_dir, progress=False, **options)
+
+    monkeypatch.setattr(hopjax.train, "train", tiny_train)
     readme = REPOSITORY / "README.md"
     example = python_blocks(readme)[0]
     assert "model = hj.HAM(" in example
@@ -144,10 +156,12 @@ def test_documented_python_examples_run():
             exec(compile(example + EXAMPLE_GIVENS.get(page.name, ""), "README.md (Example)", "exec"),
                  namespace)
         for number, block in enumerate(python_blocks(page), start=1):
-            if (page.name, number) not in SKIPPED_EXAMPLES:
-                exec(compile(block, f"{page.name} (python block {number})", "exec"), namespace)
-                ran.append(page.name)
-    assert ran.count("README.md") >= 2 and {"index.md", "how-to-choose.md", "parallel.md"} <= set(ran)
+            exec(compile(block, f"{page.name} (python block {number})", "exec"), namespace)
+            ran.append(page.name)
+    assert ran.count("README.md") >= 2 and {"index.md", "how-to-choose.md", "parallel.md", "train.md",
+                                            "data.md"} <= set(ran)
+    assert ran.count("plot.md") == 2 and len(trained) == 4  # train.md twice, plot.md twice
+    assert (tmp_path / "runs" / "ham3-eo" / "checkpoint.eqx").is_file()
 
 
 def documented_commands() -> list[tuple[str, str]]:
