@@ -1,4 +1,5 @@
-"""The documentation site: it builds without a warning, and documents every export."""
+"""The documentation: the site builds without a warning and documents every export, its
+Python examples run and its command lines parse."""
 
 import argparse
 import ast
