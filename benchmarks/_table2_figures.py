@@ -6,6 +6,7 @@ import numpy as np
 import hopjax as hj
 import hopjax.plot
 
+from _options import beside
 from _table2_rows import label, ROWS, VARIANTS
 
 
@@ -40,7 +41,7 @@ def figures(traces, out):
                     continue
                 title = f"{label(row, variant)} ({row[-1]} layers)"
                 hj.plot.residual_heatmap(ax, traces[(row, variant)], title=title)
-        path = out.with_name(f"{out.name}-{name}.png")
+        path = beside(out, f"-{name}.png")
         fig.savefig(path, dpi=110)
         plt.close(fig)
         written.append(path)

@@ -26,10 +26,10 @@ from _table2_summary import results_runs, speedup, summarise
 def figure_out(parser: argparse.ArgumentParser, out: pathlib.Path) -> pathlib.Path:
     """`--out` checked as `out_path` does, and as a file name whose suffix names a format
     matplotlib writes (`.png`, `.svg`, `.pdf`, ...): checked before any file is read."""
-    from matplotlib.figure import Figure
+    from matplotlib.backend_bases import FigureCanvasBase
 
     out = out_path(parser, out)
-    formats = Figure().canvas.get_supported_filetypes()
+    formats = FigureCanvasBase.get_supported_filetypes()
     if out.suffix.lstrip(".").lower() not in formats:
         parser.error(f"--out {out}: the suffix names the figure's format; give a .png name "
                      f"(or one of {', '.join('.' + f for f in sorted(formats))}).")
