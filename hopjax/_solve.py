@@ -99,7 +99,12 @@ def solve(
     (`jax.grad`, `jax.vjp`, `jax.jacrev`): the solve is a `jax.custom_vjp`, so forward
     mode (`jax.jvp`, `jax.jacfwd`, `jax.hessian`) raises JAX's "can't apply
     forward-mode autodiff (jvp) to a custom_vjp function"; take Jacobians with
-    `jax.jacrev`.
+    `jax.jacrev`. Reverse over reverse works (`jax.grad` of a gradient, a gradient
+    penalty, Hessians as `jax.jacrev(jax.jacrev(f))`): each derivative of the
+    equilibrium is again implicit, by the same `backward`, so it is exact with
+    [`hopjax.FixedPointAdjoint`][] / [`hopjax.GMRESAdjoint`][];
+    [`hopjax.UnrolledBackprop`][] gives first derivatives only (JAX cannot reverse
+    its checkpointed loop twice).
 
     **Arguments:**
 

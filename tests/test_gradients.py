@@ -92,6 +92,43 @@ def test_jacobian_of_the_output_by_reverse_mode_matches_finite_differences(backw
         jax.jacfwd(output)(x)
 
 
+@pytest.mark.parametrize("kind", ["ham", "chn"])
+@pytest.mark.parametrize("backward", ["fixed_point_anderson", "gmres"])
+def test_second_derivatives_by_reverse_over_reverse_match_finite_differences(
+    kind, backward, getkey
+):
+    # u^T H v for the Hessian H of a loss of the equilibrium w.r.t. (model, x), by
+    # differentiating the implicit gradient again (each derivative of s* is implicit),
+    # against central differences of that gradient.
+    sizes = DEPTHS[5] if kind == "ham" else DEPTHS[3]
+    model = make_model(kind, sizes, getkey(), weight_scale=0.7)
+    params = (model, random_input(getkey(), sizes[0]))
+    u, v = _random_direction(getkey(), params), _random_direction(getkey(), params)
+    gradient = eqx.filter_grad(_loss_fn("even_odd", EXACT_MODES[backward], hj.Picard()))
+    hessian_v = eqx.filter_grad(lambda p: _dot(gradient(p), v))(params)
+    fd = _directional_fd(lambda p: _dot(gradient(p), u), params, v, eps=1e-5)
+    np.testing.assert_allclose(_dot(hessian_v, u), fd, rtol=1e-6)
+
+
+def test_hessian_by_jacrev_of_jacrev_is_symmetric_and_unrolled_backprop_is_first_order_only(getkey):
+    model = make_model("ham", DEPTHS[3], getkey(), weight_scale=0.7)
+    x = random_input(getkey(), DEPTHS[3][0])
+
+    def energy_of_output(backward):
+        def loss(x):
+            eq = hj.solve(model, x, rtol=1e-14, max_steps=3000, backward=backward)
+            return jnp.sum(jnp.sin(eq.output))
+
+        return loss
+
+    hessian = jax.jacrev(jax.jacrev(energy_of_output(EXACT_MODES["gmres"])))(x)
+    assert hessian.shape == (x.size, x.size)
+    np.testing.assert_allclose(hessian, hessian.T, atol=1e-12)
+    assert np.abs(hessian).max() > 1e-3
+    with pytest.raises(ValueError, match="Reverse-mode differentiation does not work"):
+        jax.jacrev(jax.jacrev(energy_of_output(EXACT_MODES["unrolled"])))(x)
+
+
 def test_recurrent_backprop_is_the_truncated_neumann_series(getkey):
     """RBP with K steps gives (df/dtheta)^T sum_{k<K} (J^T)^k g: checked against an
     explicit Jacobian."""
