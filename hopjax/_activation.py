@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ._checks import is_finite_real
+from ._checks import describe_number, is_finite_real
 
 
 class AbstractActivation(eqx.Module):
@@ -51,9 +51,13 @@ class ShiftedSigmoid(AbstractActivation):
 
     def __check_init__(self):
         if not (is_finite_real(self.gain) and self.gain > 0):
-            raise ValueError(f"ShiftedSigmoid needs a finite gain > 0, got {self.gain!r}.")
+            raise ValueError(
+                f"ShiftedSigmoid needs a finite gain > 0, got {describe_number(self.gain)}."
+            )
         if not is_finite_real(self.centre):
-            raise ValueError(f"ShiftedSigmoid needs a finite centre, got {self.centre!r}.")
+            raise ValueError(
+                f"ShiftedSigmoid needs a finite centre, got {describe_number(self.centre)}."
+            )
 
     def __call__(self, s):
         return jax.nn.sigmoid(self.gain * (s - self.centre))

@@ -61,6 +61,20 @@ def all_finite(tree) -> Array:
     return jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(tree)]).all()
 
 
+def describe_number(value) -> str:
+    """``repr(value)`` for an error message about a number; for a value traced by
+    `jax.jit` / `jax.vmap` / `jax.grad`, also why that cannot be: tolerances, step
+    counts, damping and the like fix the compiled program, so they must be concrete."""
+    if not isinstance(value, jax.core.Tracer):
+        return repr(value)
+    return (
+        f"{value!r}, a value traced by jax.jit / jax.vmap / jax.grad, where a concrete "
+        "Python number is needed (it fixes the compiled program): close over it, or pass "
+        "it as a static argument (jax.jit(..., static_argnames=...); equinox.filter_jit "
+        "keeps Python numbers static)"
+    )
+
+
 def is_flag(value) -> bool:
     """Whether ``value`` is True or False (a Python or NumPy bool)."""
     return isinstance(value, (bool, np.bool_))
@@ -82,7 +96,7 @@ def check_positive_int(name: str, value, *, allow_none: bool = False) -> int | N
     if value is None and allow_none:
         return None
     if not is_count(value):
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        raise ValueError(f"{name} must be a positive integer, got {describe_number(value)}.")
     return int(value)
 
 
@@ -319,7 +333,9 @@ def check_tolerances(name: str, rtol: float, atol: float) -> None:
     """Raise a clear error for tolerances that make no sense."""
     for label, value in (("rtol", rtol), ("atol", atol)):
         if not (is_finite_real(value) and value >= 0):
-            raise ValueError(f"{name} needs a finite, non-negative {label}, got {value!r}.")
+            raise ValueError(
+                f"{name} needs a finite, non-negative {label}, got {describe_number(value)}."
+            )
     if rtol == 0 and atol == 0:
         raise ValueError(f"{name} needs rtol > 0 or atol > 0; both are zero.")
 
@@ -331,4 +347,4 @@ def check_damping(name: str, damping: float) -> None:
     except TypeError:
         ok = False
     if not ok:
-        raise ValueError(f"{name} needs damping in [0, 1), got {damping!r}.")
+        raise ValueError(f"{name} needs damping in [0, 1), got {describe_number(damping)}.")

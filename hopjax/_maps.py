@@ -18,6 +18,7 @@ from ._checks import (
     check_model,
     check_one_sample,
     check_positive_int,
+    describe_number,
     is_count,
     is_finite_real,
 )
@@ -349,7 +350,7 @@ def damped_map(fixed_point_map, step_size: float):
             f"{fixed_point_map!r}."
         )
     if not (is_finite_real(step_size) and 0 < step_size <= 1):
-        raise ValueError(f"step_size must lie in (0, 1], got {step_size!r}.")
+        raise ValueError(f"step_size must lie in (0, 1], got {describe_number(step_size)}.")
     return _DampedMap(fixed_point_map, float(step_size))
 
 

@@ -21,7 +21,14 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._activation import AbstractActivation, ShiftedSigmoid
-from ._checks import check_floating_dtype, check_key, check_layer_sizes, check_positive_int, is_finite_real
+from ._checks import (
+    check_floating_dtype,
+    check_key,
+    check_layer_sizes,
+    check_positive_int,
+    describe_number,
+    is_finite_real,
+)
 
 
 def _xavier_uniform(key, fan_in: int, fan_out: int, dtype) -> Float[Array, "i o"]:
@@ -283,7 +290,9 @@ class CHN(AbstractHopfieldNetwork):
         """
         inner_steps = check_positive_int("inner_steps", inner_steps)
         if not (is_finite_real(inner_damping) and 0 <= inner_damping < 1):
-            raise ValueError(f"inner_damping must lie in [0, 1), got {inner_damping!r}.")
+            raise ValueError(
+                f"inner_damping must lie in [0, 1), got {describe_number(inner_damping)}."
+            )
         self._initialise(layer_sizes, key, activation, skips, dtype)
         self.inner_steps = inner_steps
         self.inner_damping = float(inner_damping)

@@ -163,6 +163,32 @@ def test_nonsense_hyperparameters(make, message):
         make()
 
 
+TRACED = "a value traced by jax.jit / jax.vmap / jax.grad, where a concrete Python number is needed"
+
+
+@pytest.mark.parametrize("transform", [jax.jit, jax.vmap], ids=["jit", "vmap"])
+@pytest.mark.parametrize("build,value", [
+    (lambda m, x, v: hj.solve(m, x, rtol=v), 1e-3),
+    (lambda m, x, v: hj.solve(m, x, damping=v), 0.3),
+    (lambda m, x, v: hj.solve(m, x, max_steps=v), 30),
+    (lambda m, x, v: hj.Anderson(rtol=v), 1e-3),
+    (lambda m, x, v: hj.Anderson(history=v), 3),
+    (lambda m, x, v: hj.Anderson(regularisation=v), 1e-6),
+    (lambda m, x, v: hj.FixedPointAdjoint(rtol=v), 1e-6),
+    (lambda m, x, v: hj.RecurrentBackprop(steps=v), 4),
+    (lambda m, x, v: hj.damped_map(hj.synchronous_map, v), 0.5),
+    (lambda m, x, v: hj.ShiftedSigmoid(gain=v), 2.0),
+    (lambda m, x, v: hj.CHN((6, 5, 3), key=jax.random.PRNGKey(0), inner_damping=v), 0.3),
+], ids=["solve-rtol", "solve-damping", "max_steps", "anderson-rtol", "history",
+        "regularisation", "adjoint-rtol", "steps", "step_size", "gain", "inner_damping"])
+def test_a_traced_hyperparameter_is_named_as_traced(model, x, transform, build, value):
+    # They fix the compiled program, so they are Python numbers: a traced one was
+    # refused as not "finite, non-negative" / not "in [0, 1)", which it may well be.
+    with pytest.raises((ValueError, TypeError), match=re.escape(TRACED)):
+        transform(lambda v: build(model, x, v))(jnp.asarray([value] * 2) if transform is jax.vmap else value)
+    build(model, x, value)  # the same number, concrete, is accepted
+
+
 @pytest.mark.parametrize(
     "kwargs,message",
     [

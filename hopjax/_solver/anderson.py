@@ -7,7 +7,14 @@ import optimistix as optx
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Float, Int, PyTree, Scalar
 
-from .._checks import as_python_number, check_damping, check_flag, check_tolerances
+from .._checks import (
+    as_python_number,
+    check_damping,
+    check_flag,
+    check_tolerances,
+    describe_number,
+    is_finite_real,
+)
 from ._monitor import (
     ConvergenceMonitor,
     init_monitor,
@@ -109,14 +116,16 @@ class Anderson(optx.AbstractFixedPointSolver):
         check_tolerances("Anderson", self.rtol, self.atol)
         check_damping("Anderson", self.damping)
         if isinstance(self.history, bool) or not isinstance(self.history, int):
-            raise TypeError(f"Anderson needs an integer history, got {self.history!r}.")
+            raise TypeError(
+                f"Anderson needs an integer history, got {describe_number(self.history)}."
+            )
         if self.history < 1:
             raise ValueError(f"Anderson needs history >= 1, got {self.history}.")
         check_flag("Anderson's safeguard", self.safeguard)
-        if not self.regularisation >= 0:
+        if not (is_finite_real(self.regularisation) and self.regularisation >= 0):
             raise ValueError(
-                "Anderson needs a non-negative regularisation, got "
-                f"{self.regularisation!r}."
+                "Anderson needs a finite, non-negative regularisation, got "
+                f"{describe_number(self.regularisation)}."
             )
 
     def init(self, fn, y, args, options, f_struct, aux_struct, tags):
