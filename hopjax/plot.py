@@ -1,6 +1,9 @@
 """Plots of convergence diagnostics (needs matplotlib, imported on first use)."""
 
+from collections.abc import Sequence
+
 import numpy as np
+from jaxtyping import ArrayLike, Float
 
 from ._checks import check_positive_int, is_finite_real
 
@@ -28,7 +31,10 @@ def _as_trace(trace) -> np.ndarray:
     return trace
 
 
-def first_hits(trace: np.ndarray, criteria: np.ndarray) -> np.ndarray:
+def first_hits(
+    trace: Float[ArrayLike, "samples iterations"],
+    criteria: Sequence[float] | Float[ArrayLike, " k"],
+) -> Float[np.ndarray, " k"]:
     r"""The papers' iterations-to-convergence for each criterion.
 
     `trace[b, t]` is sample `b`'s relative residual
@@ -64,7 +70,14 @@ def first_hits(trace: np.ndarray, criteria: np.ndarray) -> np.ndarray:
     return index.mean(axis=-1)
 
 
-def residual_heatmap(ax, trace: np.ndarray, *, rtol: float = 1e-4, title: str = "", bins: int = 64):
+def residual_heatmap(
+    ax,
+    trace: Float[ArrayLike, "samples iterations"],
+    *,
+    rtol: float = 1e-4,
+    title: str = "",
+    bins: int = 64,
+):
     r"""The papers' Figs. 3-4 panel on matplotlib axes `ax`: the density of every
     sample's relative residual (log scale) at every iteration, the `rtol` line (white,
     dashed), the mean iterations to reach each criterion (cyan) and its value at

@@ -11,7 +11,7 @@ from typing import Any
 
 import equinox as eqx
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+from jaxtyping import Array, Bool, Float
 
 from .._custom_types import BoolScalar, IntScalar, Scalar
 
@@ -59,8 +59,9 @@ class ConvergenceMonitor(eqx.Module):
     trace: Float[Array, " trace_length"]
 
     @property
-    def converged(self) -> BoolScalar:
-        """Whether the test has passed at some step (``first_converged > 0``)."""
+    def converged(self) -> Bool[Array, "*batch"]:
+        """Whether the test has passed at some step (``first_converged > 0``); one per
+        sample, batch-leading, on the record of a batch of solves."""
         return self.first_converged > 0
 
 

@@ -4,6 +4,7 @@ import dataclasses
 import json
 import numbers
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import equinox as eqx
@@ -91,7 +92,7 @@ class TrainConfig:
     """
 
     model: str = "ham"
-    layer_sizes: tuple[int, ...] = PAPER_LAYERS[3]
+    layer_sizes: Sequence[int] = PAPER_LAYERS[3]  # stored as a tuple
     update: str = "even_odd"
     solver: str = "anderson"
     backward: str = "rbp-unrolled"
