@@ -1,9 +1,10 @@
 """hopjax's jaxtyping annotations hold at run time.
 
 A subset of the suite that uses hopjax only as documented (the README's and docs'
-examples, the maps' and dynamics' tests, a train-resume-evaluate run) runs again with
-every hopjax function and module checked against its annotations: jaxtyping's import
-hook with beartype, as Equinox and Diffrax test themselves. An annotation that says
+examples, the maps' and dynamics' tests, a train-resume-evaluate run, an evaluation
+on JAX arrays) runs again with every hopjax function and module checked against its
+annotations: jaxtyping's import hook with beartype, as Equinox and Diffrax test
+themselves. An annotation that says
 `Bool[Array, ""]` where a batch comes back, or `tuple[int, ...]` where a list is
 taken, fails here. (The tests of bad input stay out: there the type checker would
 speak before hopjax's own messages, which they check.)
@@ -23,6 +24,7 @@ DOCUMENTED_USAGE = (
     "tests/test_maps.py",
     "tests/test_dynamics.py",
     "tests/test_cli.py::test_train_resume_evaluate",
+    "tests/test_training_loop.py::test_evaluate_takes_jax_arrays_and_bfloat16_images",
 )
 
 

@@ -8,6 +8,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import ArrayLike, Float, Int
 from tqdm.auto import tqdm
 
 import hopjax as hj
@@ -46,8 +47,8 @@ def _summary(values: np.ndarray) -> dict[str, float]:
 
 def evaluate(
     model: hj.AbstractHopfieldNetwork,
-    images: np.ndarray,
-    labels: np.ndarray,
+    images: Float[ArrayLike, "n d0"],
+    labels: Int[ArrayLike, " n"],
     solve_options: dict[str, Any],
     *,
     batch_size: int = 500,
@@ -69,7 +70,7 @@ def evaluate(
     **Arguments:**
 
     - `model`: a trained [`hopjax.HAM`][] or [`hopjax.CHN`][].
-    - `images`: `(n, d_0)` inputs.
+    - `images`: `(n, d_0)` inputs (NumPy or JAX arrays).
     - `labels`: `(n,)` integer classes.
     - `solve_options`: keyword arguments for [`hopjax.solve`][], e.g.
         [`hopjax.train.TrainConfig`][]`.solve_options(backward=False)`.
