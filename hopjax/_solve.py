@@ -134,7 +134,9 @@ def solve(
         warned about ([`hopjax.AdjointNonConvergenceWarning`][]). Under `jax.jit` the
         check runs on the host through `jax.debug.callback`, and the error reaches the
         caller wrapped in a `jax.errors.JaxRuntimeError` carrying the same message.
-    - `trace`: if True, record every step's relative change in `Equilibrium.trace`.
+    - `trace`: if True, record every step's relative change in `Equilibrium.trace`
+        (NaN after a sample stopped, so with `jax_debug_nans` on a traced solve
+        raises `FloatingPointError`; every other solve and gradient runs under it).
     - `early_stop`: if False, every sample runs exactly `max_steps` steps (the papers'
         fixed iteration counts); `num_steps` still reports the first convergence.
 

@@ -399,3 +399,21 @@ def test_equation_residual_of_nan_states_is_nan():
     x = jnp.linspace(0, 1, 6)
     residual = hj.equation_residual(model, x, (jnp.full(5, jnp.nan), jnp.ones(3)))
     assert bool(jnp.isnan(residual))  # was 0: "a perfect equilibrium"
+
+
+@pytest.mark.parametrize("kind", ["ham", "chn"])
+def test_solves_and_gradients_run_under_jax_debug_nans(kind, getkey):
+    # A user hunting a NaN turns jax_debug_nans on: hopjax itself must make none (only a
+    # trace, NaN after each sample stopped, as documented).
+    model = make_model(kind, DEPTHS[3], getkey())
+    x = random_input(getkey(), DEPTHS[3][0], batch=6)
+    with jax.debug_nans(True):
+        for update in ("even_odd", "synchronous"):
+            for solver in (hj.Anderson(), hj.Picard()):
+                eq = hj.solve(model, x, update=update, solver=solver)
+                assert bool(jnp.isfinite(eq.output).all())
+        for backward in (hj.FixedPointAdjoint(), hj.GMRESAdjoint(), hj.UnrolledRecurrentBackprop()):
+            grads = eqx.filter_grad(lambda m: jnp.sum(hj.solve(m, x, backward=backward).output))(model)
+            assert all(bool(jnp.isfinite(g).all()) for g in jax.tree.leaves(grads))
+        with pytest.raises(FloatingPointError):
+            hj.solve(model, x, trace=True, max_steps=60).trace.block_until_ready()
