@@ -394,6 +394,20 @@ def test_nan_never_passes_the_convergence_test(solver):
     assert solution.result != optx.RESULTS.successful  # optimistix: "Nonfinite values"
 
 
+
+@pytest.mark.filterwarnings("ignore:Complex support in Optimistix")
+@pytest.mark.parametrize("solver", [hj.Picard(), hj.Anderson()])
+def test_a_complex_fixed_point_is_refused_not_passed_at_the_first_step(solver):
+    # sum(y * y) of an imaginary step is negative: y = 0.5 y + 1j "converged" to 1j
+    # (the fixed point is 2j) after one step, reported successful.
+    def fn(y, _):
+        return 0.5 * y + 1j
+
+    with pytest.raises(TypeError, match="real floating-point vectors; y has dtype complex"):
+        optx.fixed_point(fn, solver, jnp.zeros(2, jnp.complex64), max_steps=50)
+    real = optx.fixed_point(lambda y, _: 0.5 * y + 1.0, solver, jnp.zeros(2), max_steps=50)
+    np.testing.assert_allclose(real.value, 2.0, rtol=1e-3)
+
 def test_equation_residual_of_nan_states_is_nan():
     model = hj.HAM((6, 5, 3), key=jax.random.PRNGKey(0))
     x = jnp.linspace(0, 1, 6)

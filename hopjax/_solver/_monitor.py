@@ -66,7 +66,17 @@ class ConvergenceMonitor(eqx.Module):
 
 
 def init_monitor(y: Float[Array, " n"], options: dict[str, Any]) -> ConvergenceMonitor:
-    """A fresh monitor; ``options["trace_length"]`` (default 0) steps are recorded."""
+    """A fresh monitor; ``options["trace_length"]`` (default 0) steps are recorded.
+
+    Raises `TypeError` for a `y` that is not real floating point: the 2-norm test
+    (and Anderson's least squares) are written for real vectors, and a complex one
+    would pass the test at the first step, wherever it stood."""
+    if not jnp.issubdtype(y.dtype, jnp.floating):
+        raise TypeError(
+            "hopjax's fixed-point solvers (Picard, Anderson) iterate real floating-point "
+            f"vectors; y has dtype {y.dtype}. Solve a complex fixed point as its real and "
+            "imaginary parts, or with optimistix.FixedPointIteration."
+        )
     length = int(options.get("trace_length", 0))
     return ConvergenceMonitor(
         relative_change=jnp.array(jnp.inf, y.dtype),
