@@ -189,6 +189,53 @@ def check_model(name: str, model) -> None:
         raise TypeError(
             f"{name}: model must be a hopjax.HAM or hopjax.CHN, got {type(model).__name__}."
         )
+    _check_parameters(name, model)
+
+
+def _check_parameters(name: str, model: "AbstractHopfieldNetwork") -> None:
+    """Every weight and bias fits the widths the chain of weights gives each layer, and
+    is floating point: a model edited with `equinox.tree_at` (or stacked into an
+    ensemble) is not checked by its constructor, and a misfit failed deep inside a map,
+    naming a drive or a broadcast rather than the parameter."""
+    advice = (
+        "a model edited with equinox.tree_at must keep every layer's width (for an "
+        "ensemble of models, equinox.filter_vmap over it)"
+    )
+    named = [(f"weights[{i}]", w) for i, w in enumerate(model.weights)]
+    named += [(f"biases[{i}]", b) for i, b in enumerate(model.biases)]
+    named += [(f"skip_weights[{k}]", w) for k, w in enumerate(model.skip_weights)]
+    for label, leaf in named:
+        if not jnp.issubdtype(jnp.result_type(leaf), jnp.floating):
+            raise TypeError(
+                f"{name}: the model's {label} has dtype {jnp.result_type(leaf)}; its "
+                "parameters must be floating point (jax.grad and optimisers skip others)."
+            )
+    sizes = [None] * (len(model.weights) + 1)
+    for i, w in enumerate(model.weights):
+        if jnp.ndim(w) != 2 or (sizes[i] is not None and w.shape[0] != sizes[i]):
+            expected = "a matrix" if jnp.ndim(w) != 2 else f"{sizes[i]} rows (layer {i}'s width)"
+            raise ValueError(
+                f"{name}: the model's weights[{i}] has shape {jnp.shape(w)}, not "
+                f"{expected}: {advice}."
+            )
+        sizes[i], sizes[i + 1] = w.shape
+    expected_biases = [((d,), f"biases[{j - 1}]") for j, d in enumerate(sizes) if j > 0]
+    if len(model.biases) != len(expected_biases):
+        raise ValueError(
+            f"{name}: the model has {len(model.biases)} biases for {len(expected_biases)} "
+            f"state layers: {advice}."
+        )
+    checks = list(zip(expected_biases, model.biases))
+    checks += [
+        (((sizes[i], sizes[j]), f"skip_weights[{k}] (skip {(i, j)})"), w)
+        for k, ((i, j), w) in enumerate(zip(model.skips, model.skip_weights))
+    ]
+    for (shape, label), leaf in checks:
+        if jnp.shape(leaf) != shape:
+            raise ValueError(
+                f"{name}: the model's {label} has shape {jnp.shape(leaf)}, not {shape} "
+                f"(the widths its weights give the layers, {tuple(sizes)}): {advice}."
+            )
 
 
 def _sequence(name: str, what: str, value) -> tuple:

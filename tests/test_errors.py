@@ -212,6 +212,32 @@ def test_bad_solve_arguments(model, x, kwargs, message):
         hj.solve(model, x, **kwargs)
 
 
+
+@pytest.mark.parametrize("edit,error,message", [
+    (lambda m: eqx.tree_at(lambda m: m.biases[0], m, jnp.zeros(6)), ValueError,
+     r"biases\[0\] has shape \(6,\), not \(5,\) \(the widths its weights give the layers, \(6, 5, 3\)\)"),
+    (lambda m: eqx.tree_at(lambda m: m.weights[1], m, jnp.zeros((4, 3))), ValueError,
+     r"weights\[1\] has shape \(4, 3\), not 5 rows \(layer 1's width\)"),
+    (lambda m: eqx.tree_at(lambda m: m.weights[1], m, jnp.zeros((5, 2))), ValueError,
+     r"biases\[1\] has shape \(3,\), not \(2,\)"),
+    (lambda m: eqx.tree_at(lambda m: m.biases[1], m, jnp.zeros((1, 3))), ValueError,
+     r"biases\[1\] has shape \(1, 3\), not \(3,\)"),
+    (lambda m: eqx.tree_at(lambda m: m.weights[0], m, jnp.zeros((6, 5), jnp.int32)), TypeError,
+     r"weights\[0\] has dtype int32; its parameters must be floating point"),
+    (lambda m: eqx.filter_vmap(lambda k: hj.HAM((6, 5, 3), key=k))(jax.random.split(jax.random.key(0), 2)),
+     ValueError, r"weights\[0\] has shape \(2, 6, 5\), not a matrix: .* equinox.filter_vmap over it"),
+    (lambda m: eqx.tree_at(lambda m: m.skip_weights[0],
+                           hj.HAM((6, 5, 4, 3), key=jax.random.key(0), skips=((0, 3),)), jnp.zeros((6, 4))),
+     ValueError, r"skip_weights\[0\] \(skip \(0, 3\)\) has shape \(6, 4\), not \(6, 3\)"),
+])
+def test_a_model_edited_out_of_shape_is_named(model, x, edit, error, message):
+    # eqx.tree_at skips the constructor's checks: a misfit failed deep in a map ("drive[1]
+    # must have shape (6,)", "add got incompatible shapes"), an int weight was taken.
+    edited = edit(model)
+    for call in (lambda: hj.solve(edited, x), lambda: hj.energy(edited, x[0], hj.solve(model, x[0]).states)):
+        with pytest.raises(error, match="(solve|energy): the model's " + message):
+            call()
+
 def test_not_a_model(x):
     with pytest.raises(TypeError, match="model must be a hopjax.HAM or hopjax.CHN"):
         hj.solve(object(), x)
