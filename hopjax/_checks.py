@@ -210,31 +210,30 @@ def _check_parameters(name: str, model: "AbstractHopfieldNetwork") -> None:
                 f"{name}: the model's {label} has dtype {jnp.result_type(leaf)}; its "
                 "parameters must be floating point (jax.grad and optimisers skip others)."
             )
-    sizes = [None] * (len(model.weights) + 1)
     for i, w in enumerate(model.weights):
-        if jnp.ndim(w) != 2 or (sizes[i] is not None and w.shape[0] != sizes[i]):
-            expected = "a matrix" if jnp.ndim(w) != 2 else f"{sizes[i]} rows (layer {i}'s width)"
+        rows = model.weights[i - 1].shape[1] if i else None
+        if jnp.ndim(w) != 2 or (rows is not None and w.shape[0] != rows):
+            expected = "a matrix" if jnp.ndim(w) != 2 else f"{rows} rows (layer {i}'s width)"
             raise ValueError(
                 f"{name}: the model's weights[{i}] has shape {jnp.shape(w)}, not "
                 f"{expected}: {advice}."
             )
-        sizes[i], sizes[i + 1] = w.shape
-    expected_biases = [((d,), f"biases[{j - 1}]") for j, d in enumerate(sizes) if j > 0]
-    if len(model.biases) != len(expected_biases):
+    if len(model.biases) != len(model.weights):
         raise ValueError(
-            f"{name}: the model has {len(model.biases)} biases for {len(expected_biases)} "
+            f"{name}: the model has {len(model.biases)} biases for {len(model.weights)} "
             f"state layers: {advice}."
         )
-    checks = list(zip(expected_biases, model.biases))
-    checks += [
-        (((sizes[i], sizes[j]), f"skip_weights[{k}] (skip {(i, j)})"), w)
+    sizes = model.layer_sizes  # the chain of weights, now known to be one
+    fits = [(f"biases[{i}]", (d,), b) for i, (d, b) in enumerate(zip(sizes[1:], model.biases))]
+    fits += [
+        (f"skip_weights[{k}] (skip {(i, j)})", (sizes[i], sizes[j]), w)
         for k, ((i, j), w) in enumerate(zip(model.skips, model.skip_weights))
     ]
-    for (shape, label), leaf in checks:
+    for label, shape, leaf in fits:
         if jnp.shape(leaf) != shape:
             raise ValueError(
                 f"{name}: the model's {label} has shape {jnp.shape(leaf)}, not {shape} "
-                f"(the widths its weights give the layers, {tuple(sizes)}): {advice}."
+                f"(the widths its weights give the layers, {sizes}): {advice}."
             )
 
 
