@@ -140,6 +140,41 @@ def test_checkpoints_hold_a_whole_epoch_count_and_a_train_config(tmp_path):
         load_trained_model(path)
 
 
+def test_load_trained_model_refuses_extra_bytes_and_changes_to_the_model(tmp_path):
+    # Before 2026-12-06 (fortieth session) bytes appended to a checkpoint were ignored,
+    # an unknown change failed in TrainConfig.__init__, and layer_sizes=(5, 5, 5)
+    # returned a config of another network beside the saved (20, 16, 4) model.
+    import dataclasses
+
+    from hopjax.train import load_checkpoint, load_trained_model, save_checkpoint
+
+    config = TrainConfig(layer_sizes=(20, 16, 4))
+    model, _, opt_state, key = config.initial_state(steps_per_epoch=1)
+    path = tmp_path / "checkpoint.eqx"
+    save_checkpoint(path, config, 1, model, opt_state, key)
+    saved = path.read_bytes()
+    changes = dict(solver="picard", test_examples=7, layer_sizes=[20, 16, 4], data_dir=tmp_path)
+    loaded, _, loaded_model = load_trained_model(path, **changes)
+    assert loaded == dataclasses.replace(config, **changes)
+    for a, b in zip(jax.tree.leaves(model), jax.tree.leaves(loaded_model), strict=True):
+        assert jnp.array_equal(a, b)
+    unknown = r"load_trained_model: 'bogus', 'epoch' are no TrainConfig settings; the settings are model, layer_sizes, "
+    with pytest.raises(TypeError, match=unknown):
+        load_trained_model(path, epoch=3, bogus=1)
+    with pytest.raises(TypeError, match=r"load_trained_model: 'epoch' is no TrainConfig setting;"):
+        load_trained_model(path, epoch=3)
+    with pytest.raises(ValueError, match=r"holds a model with layer_sizes \(20, 16, 4\), not \(5, 5, 5\)"):
+        load_trained_model(path, layer_sizes=(5, 5, 5))
+    with pytest.raises(ValueError, match=r"holds a model with model 'ham', not 'chn'"):
+        load_trained_model(path, model="chn", solver="picard")
+    path.write_bytes(saved + b"\0" * 5)
+    with pytest.raises(CheckpointError, match="could not be read: 5 bytes follow the arrays its settings describe"):
+        load_trained_model(path)
+    with pytest.raises(CheckpointError, match="could not be read: 5 bytes follow"):
+        load_checkpoint(path, (model, opt_state, key), config)  # what --resume reads
+
+
+
 def test_resume_refuses_other_data_and_a_short_history(data_dir, tmp_path):
     """The checkpoint records the data's fingerprint and needs every earlier epoch's
     metrics: resuming on other data, or without them, is refused, not run."""

@@ -23,6 +23,8 @@ from ._config import check_config, TrainConfig
 FORMAT = "hopjax-checkpoint-1"
 CHECKPOINT = "checkpoint.eqx"
 """The checkpoint's file name in a run directory."""
+MODEL_SETTINGS = ("model", "layer_sizes")
+"""Settings that fix the saved model's structure, which loading never changes."""
 RESUMABLE_DIFFERENCES = frozenset({"data_dir"})
 """Settings that may differ between a run and its resumption: the data may move, and
 the data's fingerprint (when recorded) checks that it is the same."""
@@ -140,10 +142,16 @@ def load_checkpoint(path, like, config: TrainConfig | None = None, data=None):
         with open(path, "rb") as f:
             f.readline()
             model, opt_state, key_data = eqx.tree_deserialise_leaves(f, template)
+            extra = len(f.read())
     except Exception as error:  # truncated file, shape or dtype mismatch, ...
         raise CheckpointError(
             f"{path} could not be read: {type(error).__name__}: {error}"
         ) from error
+    if extra:
+        raise CheckpointError(
+            f"{path} could not be read: {extra} bytes follow the arrays its settings "
+            "describe (a damaged file, or two files joined)."
+        )
     return saved, header["epoch"], model, opt_state, jax.random.wrap_key_data(key_data)
 
 
@@ -166,16 +174,38 @@ def load_trained_model(path, **changes):
     - `path`: a checkpoint file, or a `hopjax train` run directory holding
         `checkpoint.eqx`.
     - `**changes`: settings to replace in the returned config (e.g. `data_dir`,
-        `test_examples`); they do not affect loading.
+        `test_examples`, or `solver` to evaluate with another solver); they do not
+        affect loading, so `model` and `layer_sizes`, which describe the saved model,
+        cannot change.
 
     **Returns:** `(config, epoch, model)`.
 
-    **Raises:** [`hopjax.train.CheckpointError`][] as [`hopjax.train.load_checkpoint`][].
+    **Raises:** [`hopjax.train.CheckpointError`][] as [`hopjax.train.load_checkpoint`][];
+    `TypeError` for a change that is no setting of [`hopjax.train.TrainConfig`][],
+    `ValueError` for one to `model` or `layer_sizes`.
     """
     path = check_path("load_trained_model: path", path)
+    settings = [field.name for field in dataclasses.fields(TrainConfig)]
+    unknown = sorted(set(changes) - set(settings))
+    if unknown:
+        raise TypeError(
+            f"load_trained_model: {', '.join(map(repr, unknown))} "
+            f"{'is no TrainConfig setting' if len(unknown) == 1 else 'are no TrainConfig settings'}; "
+            f"the settings are {', '.join(settings)}."
+        )
     if path.is_dir():
         path = path / CHECKPOINT
     config = read_header(path)["config"]
+    changed = dataclasses.replace(config, **changes)
+    fixed = [k for k in MODEL_SETTINGS if getattr(changed, k) != getattr(config, k)]
+    if fixed:
+        details = ", ".join(
+            f"{k} {getattr(config, k)!r}, not {getattr(changed, k)!r}" for k in fixed
+        )
+        raise ValueError(
+            f"load_trained_model: {path} holds a model with {details}; the model's "
+            "structure cannot be changed on loading."
+        )
     model, _, opt_state, data_key = config.initial_state(steps_per_epoch=1)
     _, epoch, model, _, _ = load_checkpoint(path, (model, opt_state, data_key))
-    return dataclasses.replace(config, **changes), epoch, model
+    return changed, epoch, model
