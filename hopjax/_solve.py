@@ -1,5 +1,6 @@
 """`solve`: the equilibrium of a Hopfield network for one input or a batch."""
 
+from collections.abc import Sequence
 from typing import Literal
 
 import equinox as eqx
@@ -14,6 +15,7 @@ from ._checks import (
     check_input,
     check_model,
     check_positive_int,
+    check_states,
     check_tolerances,
 )
 from ._implicit import check_solver_and_backward, implicit_fixed_point
@@ -72,6 +74,7 @@ def solve(
     rtol: float | None = None,
     max_steps: int = 200,
     damping: float | None = None,
+    init: Sequence[Float[Array, "*batch _"]] | None = None,
     backward: AbstractBackward = FixedPointAdjoint(),
     throw: bool = False,
     trace: bool = False,
@@ -123,6 +126,17 @@ def solve(
         $s \leftarrow \beta s + (1 - \beta) f(s)$ (forward Euler with step
         $1 - \beta$) with every solver and in the backward pass. `None` means the
         papers' choice: 0.5 for a synchronous CHN, 0 otherwise.
+    - `init`: where the iteration starts: `None` (default) for zero states, as the
+        papers; or one state per state layer, `(s_1, ..., s_L)` batched like `x`
+        (e.g. an earlier `Equilibrium.states`, to warm-start, or a pattern to
+        retrieve from). Where a network has several equilibria it picks the basin;
+        where the equilibrium is unique only the number of steps changes. Layers
+        outside the fixed-point state (the auxiliary parity of an even-odd HAM) are
+        recomputed from the others at the first step, so their values are not used.
+        No gradient flows to `init` (the equilibrium is treated as independent of
+        it, in every backward mode). `paper_iterations` keeps the papers' convention,
+        made for zero starts: a sample that passes the test within its first two
+        steps counts as not converged there; `num_steps` and `converged` are exact.
     - `backward`: [`hopjax.FixedPointAdjoint`][] (default, exact implicit gradient),
         [`hopjax.RecurrentBackprop`][] (the papers' $K$ Picard steps),
         [`hopjax.UnrolledRecurrentBackprop`][] (the same, computed as the papers' code),
@@ -169,9 +183,11 @@ def solve(
     dtype = jnp.result_type(x.dtype, *(p.dtype for p in parameters))
     x = check_finite(x.astype(dtype), "The input x")
     model = check_finite(model, "The model")
+    y0 = _initial_guess(model, x, update, init)
 
     equilibrium = _equilibrium(
-        model, x, fixed_point_map, update, solver, backward, max_steps, trace, early_stop, throw
+        model, x, y0, fixed_point_map, update, solver, backward, max_steps, trace,
+        early_stop, throw,
     )
     if throw:
         failed = jnp.sum(~equilibrium.converged)
@@ -183,17 +199,39 @@ def solve(
     return equilibrium
 
 
+def _initial_guess(model, x, update, init):
+    """The solve's starting point, restricted to the fixed-point state: zeros (one for
+    the whole batch), or `init` checked, cast to the solve's dtype and cut off from
+    the gradient (one per sample)."""
+    zeros = initial_states(model, update, x.dtype)
+    if init is None:
+        return zeros
+    init = check_states("solve: init", model, x, init)
+    for layer, state in enumerate(init, start=1):
+        if not jnp.issubdtype(jnp.result_type(state), jnp.floating):
+            raise TypeError(
+                f"solve: init's state {layer} must be floating point, got dtype "
+                f"{jnp.result_type(state)}."
+            )
+    y0 = tuple(
+        None if zero is None else jnp.asarray(state, x.dtype)
+        for zero, state in zip(zeros, init)
+    )
+    return jax.lax.stop_gradient(check_finite(y0, "The initial states init"))
+
+
 @eqx.filter_jit
 def _equilibrium(
-    model, x, fixed_point_map, update, solver, backward, max_steps, trace, early_stop, throw
+    model, x, y0, fixed_point_map, update, solver, backward, max_steps, trace,
+    early_stop, throw,
 ) -> Equilibrium:
     """`solve` after its checks, compiled as one program (also when `solve` is called
-    eagerly: a new shape then compiles once, not op by op)."""
+    eagerly: a new shape then compiles once, not op by op). `y0` is one starting point
+    for every sample, or (batch-leading, for a batch) one per sample."""
     fn = _SolverFn(fixed_point_map)
     options = {"trace_length": max_steps if trace else 0, "early_stop": early_stop}
-    y0 = initial_states(model, update, x.dtype)
-
     batched = x.ndim == 2
+    y0_axis = 0 if batched and jax.tree.leaves(y0)[0].ndim == 2 else None
 
     def per_sample(fn, in_axes):
         return eqx.filter_vmap(fn, in_axes=in_axes) if batched else fn
@@ -207,7 +245,7 @@ def _equilibrium(
         max_steps=max_steps,
         backward=backward,
         options=options,
-        batch_axes=(None, (None, 0)) if batched else None,
+        batch_axes=(y0_axis, (None, 0)) if batched else None,
         throw=throw,
     )
     states = per_sample(reconstruct_states, (None, 0, 0))(model, drive, value)
