@@ -46,7 +46,8 @@ class Equilibrium(eqx.Module):
     - `paper_iterations`: per sample, the papers' Table-2 count: the 0-based index of the
         first of two consecutive map outputs within `rtol`, i.e. `num_steps - 2`, and
         `max_steps - 1` for a sample that did not converge (or, as the papers' code,
-        that converged at index 0). It equals the papers' number when `max_steps` is
+        that converged at index 0, as a solve started at its equilibrium with `init`
+        does: read `num_steps` and `converged` there). It equals the papers' number when `max_steps` is
         their fixed iteration count (40 / 80 / 120 for 3 / 5 / 7 layers).
     - `trace`: per sample and step, the relative change (NaN after the solve stopped);
         `None` unless `solve(..., trace=True)`.
