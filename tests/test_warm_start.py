@@ -37,6 +37,7 @@ def test_every_start_reaches_the_unique_equilibrium_and_one_at_it_stays(kind, up
     single = hj.solve(model, x[1], init=tuple(s[1] for s in start), **options)
     assert np.all(zero.converged) and np.all(moved.converged) and np.all(stayed.converged)
     assert np.all(stayed.num_steps == 1)
+    assert np.all(stayed.paper_iterations == 999)  # the papers' "hit at index 0" cap
     reference = DenseReference(model)
     for eq in (moved, stayed):
         for a, b in zip(as_numpy(zero.states), as_numpy(eq.states)):
