@@ -20,13 +20,24 @@ def _need_matplotlib(function: str):
         ) from error
 
 
-def _as_trace(trace) -> np.ndarray:
+def _as_trace(function: str, trace) -> np.ndarray:
     """`trace` as a float64 `(samples, T - 1)` array; any other shape is an error."""
-    trace = np.asarray(trace, dtype=np.float64)
+    if trace is None:
+        raise ValueError(
+            f"{function}: trace is None; solve with hopjax.solve(..., trace=True) to "
+            "record Equilibrium.trace."
+        )
+    try:
+        trace = np.asarray(trace, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{function}: trace must be an array of relative residuals, got "
+            f"{type(trace).__name__}."
+        ) from None
     if trace.ndim != 2 or trace.size == 0:
         raise ValueError(
-            "trace must be a non-empty (samples, iterations) array of relative residuals, "
-            f"got shape {trace.shape}."
+            f"{function}: trace must be a non-empty (samples, iterations) array of "
+            f"relative residuals, got shape {trace.shape}."
         )
     return trace
 
@@ -54,7 +65,7 @@ def first_hits(
 
     **Returns:** the mean iterations to convergence per criterion, shape `(k,)`.
     """
-    trace = _as_trace(trace)
+    trace = _as_trace("first_hits", trace)
     criteria = np.asarray(criteria)
     if criteria.ndim != 1 or not np.issubdtype(criteria.dtype, np.number):
         raise ValueError(
@@ -101,7 +112,7 @@ def residual_heatmap(
 
     if not isinstance(ax, Axes):
         raise TypeError(f"residual_heatmap draws on a matplotlib Axes, got {type(ax).__name__}.")
-    trace = _as_trace(trace)
+    trace = _as_trace("residual_heatmap", trace)
     if not (is_finite_real(rtol) and 0 < rtol < 1):
         raise ValueError(f"rtol must lie in (0, 1), got {rtol!r}.")
     bins = check_positive_int("bins", bins)

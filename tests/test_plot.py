@@ -52,8 +52,10 @@ def test_residual_heatmap_draws(tmp_path):
 
 
 @pytest.mark.parametrize("trace, options, message", [
-    (np.full(30, 1e-3), {}, r"non-empty \(samples, iterations\) array .* got shape \(30,\)"),
+    (np.full(30, 1e-3), {}, r"residual_heatmap: trace must be a non-empty \(samples, iterations\) .* shape \(30,\)"),
     (np.zeros((0, 30)), {}, r"got shape \(0, 30\)"),
+    # was "got shape ()": Equilibrium.trace is None unless the solve recorded it
+    (None, {}, r"residual_heatmap: trace is None; solve with hopjax.solve\(..., trace=True\)"),
     (np.full((4, 30), 1e-3), {"rtol": 0.0}, r"rtol must lie in \(0, 1\), got 0.0"),
     (np.full((4, 30), 1e-3), {"bins": 0}, "bins must be a positive integer, got 0"),
     (np.full((4, 30), 1e-3), {"rtol": "1e-4"}, r"rtol must lie in \(0, 1\), got '1e-4'"),
@@ -69,8 +71,15 @@ def test_residual_heatmap_refuses_what_it_cannot_draw(trace, options, message):
     with pytest.raises(ValueError, match=message):
         residual_heatmap(ax, trace, **options)
     plt.close(fig)
-    with pytest.raises(ValueError, match="non-empty"):
+
+
+def test_first_hits_refuses_what_it_cannot_count():
+    with pytest.raises(ValueError, match="first_hits: trace must be a non-empty"):
         first_hits(np.zeros((0, 5)), [1e-4])
+    with pytest.raises(ValueError, match="first_hits: trace is None; solve with"):
+        first_hits(None, [1e-4])
+    with pytest.raises(TypeError, match="first_hits: trace must be an array of relative residuals, got str"):
+        first_hits("trace", [1e-4])
 
 
 def test_learning_curves_draws_both_history_forms():
