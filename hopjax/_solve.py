@@ -130,8 +130,12 @@ def solve(
     - `init`: where the iteration starts: `None` (default) for zero states, as the
         papers; or one state per state layer, `(s_1, ..., s_L)` batched like `x`
         (e.g. an earlier `Equilibrium.states`, to warm-start, or a pattern to
-        retrieve from). Where a network has several equilibria it picks the basin;
-        where the equilibrium is unique only the number of steps changes. Layers
+        retrieve from). Where the equilibrium is unique only the number of steps
+        changes. Where a network has several, [`hopjax.Picard`][] follows the
+        dynamics, so the start's basin of attraction decides which one is reached;
+        Anderson's extrapolation can cross basin boundaries (and, with
+        `safeguard=False`, converge to an unstable equilibrium), so retrieve with
+        Picard. Layers
         outside the fixed-point state (the auxiliary parity of an even-odd HAM) are
         recomputed from the others at the first step, so their values are not used.
         No gradient flows to `init` (the equilibrium is treated as independent of

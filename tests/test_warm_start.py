@@ -66,18 +66,36 @@ def _bistable_ham():
 
 @pytest.mark.parametrize("update", ["even_odd", "synchronous"])
 def test_the_start_picks_the_basin_of_a_network_with_two_equilibria(update):
+    """Picard follows the dynamics: the basins meet at the unstable equilibrium 1/2."""
     model = _bistable_ham()
-    x = jnp.full((2, 1), 0.3)
-    start = jnp.array([[1.5], [-0.5]])  # sample 0 starts high, sample 1 low, both layers
-    eq = hj.solve(model, x, update=update, init=(start, start), rtol=1e-12, max_steps=500)
+    x = jnp.full((4, 1), 0.3)
+    start = jnp.array([[1.5], [0.55], [0.45], [-0.5]])  # the same in both layers
+    eq = hj.solve(
+        model, x, update=update, solver=hj.Picard(), init=(start, start), rtol=1e-12,
+        max_steps=500,
+    )
     assert np.all(eq.converged)
     reference = DenseReference(model)
-    for sample, want in ((0, 1.46), (1, -0.46)):
+    for sample, want in enumerate((1.46, 1.46, -0.46, -0.46)):
         states = [s[sample] for s in as_numpy(eq.states)]
         assert reference.residual(np.asarray(x[sample]), states) < 1e-10
         np.testing.assert_allclose(np.concatenate(states), [want, want], atol=0.01)
     # From zeros every sample falls into the low basin.
     np.testing.assert_allclose(hj.solve(model, x, update=update).output, -0.46, atol=0.01)
+
+
+def test_anderson_can_leave_the_basin_of_its_start_as_documented():
+    # solve's docstring: Anderson's extrapolation crosses basin boundaries, and without
+    # the safeguard it can converge to the unstable equilibrium (a true fixed point).
+    model = _bistable_ham()
+    x, start = jnp.full((2, 1), 0.3), jnp.array([[0.4], [0.6]])
+    crossed = hj.solve(model, x, update="synchronous", init=(start, start), rtol=1e-12)
+    np.testing.assert_allclose(crossed.output[0], 1.46, atol=0.01)  # Picard: -0.46
+    unstable = hj.solve(
+        model, x, solver=hj.Anderson(safeguard=False), init=(start, start), rtol=1e-12
+    )
+    np.testing.assert_allclose(unstable.output[1], 0.5, atol=1e-6)  # Picard: 1.46
+    assert np.all(unstable.converged)
 
 
 @pytest.mark.parametrize(
