@@ -188,10 +188,10 @@ def load_trained_model(path, **changes):
     settings = [field.name for field in dataclasses.fields(TrainConfig)]
     unknown = sorted(set(changes) - set(settings))
     if unknown:
+        verb = "is no TrainConfig setting" if len(unknown) == 1 else "are no TrainConfig settings"
         raise TypeError(
-            f"load_trained_model: {', '.join(map(repr, unknown))} "
-            f"{'is no TrainConfig setting' if len(unknown) == 1 else 'are no TrainConfig settings'}; "
-            f"the settings are {', '.join(settings)}."
+            f"load_trained_model: {', '.join(map(repr, unknown))} {verb}; the settings "
+            f"are {', '.join(settings)}."
         )
     if path.is_dir():
         path = path / CHECKPOINT
