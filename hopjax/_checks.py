@@ -6,6 +6,7 @@ import math
 import operator
 import os
 import pathlib
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import equinox as eqx
@@ -238,14 +239,19 @@ def _check_parameters(name: str, model: "AbstractHopfieldNetwork") -> None:
 
 
 def _sequence(name: str, what: str, value) -> tuple:
-    """``value`` as a tuple, or a `TypeError` naming ``what`` for a non-sequence."""
+    """``value`` as a tuple, or a `TypeError` naming ``what`` for a non-sequence, a
+    string or mapping, or a single array (whose rows `tuple` would take for layers)."""
+    expected = f"{name}: {what} must be a sequence of arrays, one per state layer"
+    if what == "states":
+        expected += " (e.g. Equilibrium.states)"
+    if isinstance(value, (np.ndarray, jax.Array)):
+        raise TypeError(f"{expected}, got one array of shape {value.shape}.")
+    if isinstance(value, (str, bytes, Mapping)):
+        raise TypeError(f"{expected}, got {type(value).__name__}.")
     try:
         return tuple(value)
     except TypeError:
-        raise TypeError(
-            f"{name}: {what} must be a sequence of arrays, one per state layer, got "
-            f"{type(value).__name__}."
-        ) from None
+        raise TypeError(f"{expected}, got {type(value).__name__}.") from None
 
 
 def check_input(name: str, model: "AbstractHopfieldNetwork", x, *, batch: bool = True) -> Array:

@@ -126,15 +126,25 @@ def test_a_bad_start_is_named(getkey):
     model = make_model("ham", sizes, getkey())
     x = random_input(getkey(), sizes[0], batch=2)
     good = _random_states(getkey(), model, batch=2)
+    nan_start = (good[0], good[1].at[1, 2].set(jnp.nan))
     cases = [
         (good[:1], ValueError, r"solve: init needs one state per state layer \(2\)"),
         ((good[0], good[1][0]), ValueError, r"solve: init: state 2 must have shape \(2, 4\) \(4 units, batched like x"),
         ((None, good[1]), ValueError, "solve: init needs every layer's state, but state 1 is None"),
         ((good[0], jnp.ones((2, 4), int)), TypeError, "solve: init's state 2 must be floating point, got dtype int"),
-        ((good[0], good[1].at[1, 2].set(jnp.nan)), ValueError, "The initial states init contains NaN or Inf"),
+        (nan_start, ValueError, "The initial states init contains NaN or Inf"),
+    ]
+    # were errors about the layers' shapes (e.g. "state 1 must have shape (2, 9) ...,
+    # got (4,)"): the rows of one array, or a dict's keys, were taken for the layers
+    eq = hj.solve(model, x)
+    cases += [
+        (eq.output, TypeError, r"solve: init: states must be a sequence of arrays, one per state layer "
+         r"\(e.g. Equilibrium.states\), got one array of shape \(2, 4\)"),
+        ({"s1": good[0], "s2": good[1]}, TypeError, "sequence of arrays, one per state layer .*, got dict"),
+        (eq, TypeError, r"\(e.g. Equilibrium.states\), got Equilibrium"),
     ]
     for init, error, message in cases:
         with pytest.raises(error, match=message):
             hj.solve(model, x, init=init)
     with pytest.raises(Exception, match="The initial states init contains NaN or Inf"):
-        jax.jit(lambda init: hj.solve(model, x, init=init).output)(cases[-1][0]).block_until_ready()
+        jax.jit(lambda init: hj.solve(model, x, init=init).output)(nan_start).block_until_ready()
