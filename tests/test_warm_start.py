@@ -96,6 +96,11 @@ def test_anderson_can_leave_the_basin_of_its_start_as_documented():
     )
     np.testing.assert_allclose(unstable.output[1], 0.5, atol=1e-6)  # Picard: 1.46
     assert np.all(unstable.converged)
+    # hj.spectral_radius tells it apart: the even-odd map's derivative there is
+    # (2 rho'(1/2))^2 = 4, and below 1 at the stable equilibrium.
+    radius = hj.spectral_radius(model, x, unstable.states, update="even_odd")
+    np.testing.assert_allclose(radius[1], 4.0, rtol=1e-6)
+    assert hj.spectral_radius(model, x, crossed.states, update="even_odd")[0] < 0.1
 
 
 @pytest.mark.parametrize(
