@@ -218,11 +218,10 @@ def _initial_guess(model, x, update, init):
                 f"solve: init's state {layer} must be floating point, got dtype "
                 f"{jnp.result_type(state)}."
             )
-    y0 = tuple(
-        None if zero is None else jnp.asarray(state, x.dtype)
-        for zero, state in zip(zeros, init)
-    )
-    return jax.lax.stop_gradient(check_finite(y0, "The initial states init"))
+    # Every layer is checked, also those the scheme recomputes: a NaN there is a bug.
+    init = check_finite(tuple(jnp.asarray(s, x.dtype) for s in init), "The initial states init")
+    y0 = tuple(None if zero is None else state for zero, state in zip(zeros, init))
+    return jax.lax.stop_gradient(y0)
 
 
 @eqx.filter_jit
