@@ -132,6 +132,7 @@ def test_a_bad_start_is_named(getkey):
     x = random_input(getkey(), sizes[0], batch=2)
     good = _random_states(getkey(), model, batch=2)
     nan_start = (good[0], good[1].at[1, 2].set(jnp.nan))
+    inf_in_layer_1 = (good[0].at[0, 0].set(jnp.inf), good[1])
     cases = [
         (good[:1], ValueError, r"solve: init needs one state per state layer \(2\)"),
         ((good[0], good[1][0]), ValueError, r"solve: init: state 2 must have shape \(2, 4\) \(4 units, batched like x"),
@@ -139,7 +140,7 @@ def test_a_bad_start_is_named(getkey):
         ((good[0], jnp.ones((2, 4), int)), TypeError, "solve: init's state 2 must be floating point, got dtype int"),
         (nan_start, ValueError, "The initial states init contains NaN or Inf"),
         # layer 1 is recomputed by the even-odd map here, but a NaN there is still a bug
-        ((good[0].at[0, 0].set(jnp.inf), good[1]), ValueError, r"init contains NaN or Inf values \(in \[0\]\)"),
+        (inf_in_layer_1, ValueError, r"init contains NaN or Inf values \(in \[0\]\)"),
     ]
     # were errors about the layers' shapes (e.g. "state 1 must have shape (2, 9) ...,
     # got (4,)"): the rows of one array, or a dict's keys, were taken for the layers
@@ -153,5 +154,6 @@ def test_a_bad_start_is_named(getkey):
     for init, error, message in cases:
         with pytest.raises(error, match=message):
             hj.solve(model, x, init=init)
-    with pytest.raises(Exception, match="The initial states init contains NaN or Inf"):
-        jax.jit(lambda init: hj.solve(model, x, init=init).output)(nan_start).block_until_ready()
+    for start in (nan_start, inf_in_layer_1):  # traced: the check runs in the compiled solve
+        with pytest.raises(Exception, match="The initial states init contains NaN or Inf"):
+            jax.jit(lambda init: hj.solve(model, x, init=init).output)(start).block_until_ready()
