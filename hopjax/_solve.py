@@ -47,8 +47,9 @@ class Equilibrium(eqx.Module):
         first of two consecutive map outputs within `rtol`, i.e. `num_steps - 2`, and
         `max_steps - 1` for a sample that did not converge (or, as the papers' code,
         that converged at index 0, as a solve started at its equilibrium with `init`
-        does: read `num_steps` and `converged` there). It equals the papers' number when `max_steps` is
-        their fixed iteration count (40 / 80 / 120 for 3 / 5 / 7 layers).
+        does: read `num_steps` and `converged` there). It equals the papers' number
+        when `max_steps` is their fixed iteration count (40 / 80 / 120 for 3 / 5 / 7
+        layers).
     - `trace`: per sample and step, the relative change (NaN after the solve stopped);
         `None` unless `solve(..., trace=True)`.
     """
@@ -135,9 +136,9 @@ def solve(
         dynamics, so the start's basin of attraction decides which one is reached;
         Anderson's extrapolation can cross basin boundaries (and, with
         `safeguard=False`, converge to an unstable equilibrium), so retrieve with
-        Picard. Layers
-        outside the fixed-point state (the auxiliary parity of an even-odd HAM) are
-        recomputed from the others at the first step, so their values are not used.
+        Picard. Layers outside the fixed-point state (the auxiliary parity of an
+        even-odd HAM) are recomputed from the others at the first step, so their
+        values are not used (but checked).
         No gradient flows to `init` (the equilibrium is treated as independent of
         it, in every backward mode). `paper_iterations` keeps the papers' convention,
         made for zero starts: a sample that passes the test within its first two
@@ -205,12 +206,12 @@ def solve(
 
 
 def _initial_guess(model, x, update, init):
-    """The solve's starting point, restricted to the fixed-point state: zeros (one for
-    the whole batch), or `init` checked, cast to the solve's dtype and cut off from
-    the gradient (one per sample)."""
-    zeros = initial_states(model, update, x.dtype)
+    """`init` restricted to the fixed-point state, checked, cast to the solve's dtype
+    and cut off from the gradient (one per sample); `None` for no `init`, whose zeros
+    `_equilibrium` builds inside the compiled program."""
     if init is None:
-        return zeros
+        return None
+    zeros = initial_states(model, update, x.dtype)
     init = check_states("solve: init", model, x, init)
     for layer, state in enumerate(init, start=1):
         if not jnp.issubdtype(jnp.result_type(state), jnp.floating):
@@ -230,12 +231,14 @@ def _equilibrium(
     early_stop, throw,
 ) -> Equilibrium:
     """`solve` after its checks, compiled as one program (also when `solve` is called
-    eagerly: a new shape then compiles once, not op by op). `y0` is one starting point
-    for every sample, or (batch-leading, for a batch) one per sample."""
+    eagerly: a new shape then compiles once, not op by op). `y0` is `None` for zero
+    states, shared by every sample, or the starting point of each sample."""
     fn = _SolverFn(fixed_point_map)
     options = {"trace_length": max_steps if trace else 0, "early_stop": early_stop}
     batched = x.ndim == 2
-    y0_axis = 0 if batched and jax.tree.leaves(y0)[0].ndim == 2 else None
+    y0_axis = None if y0 is None else 0
+    if y0 is None:
+        y0 = initial_states(model, update, x.dtype)
 
     def per_sample(fn, in_axes):
         return eqx.filter_vmap(fn, in_axes=in_axes) if batched else fn
