@@ -165,6 +165,12 @@ def _train(args, parser) -> int:
     return 0
 
 
+def _counts(summary: dict[str, float]) -> str:
+    """An iteration count's mean, median and max as printed by `hopjax evaluate`; the
+    median of an even number of samples can end in .5, which is shown, not rounded."""
+    return f"mean {summary['mean']:.2f}  median {summary['median']:g}  max {summary['max']:.0f}"
+
+
 def _evaluate(args, parser) -> int:
     import jax
 
@@ -189,8 +195,8 @@ def _evaluate(args, parser) -> int:
     paper, steps = report["paper_iterations"], report["steps"]
     print(f"{args.checkpoint} (epoch {epoch}) on {report['samples']} images of {data.description}")
     print(f"  test accuracy          {100 * report['accuracy']:.2f} %")
-    print(f"  iterations (papers')   mean {paper['mean']:.2f}  median {paper['median']:.0f}  max {paper['max']:.0f}")
-    print(f"  steps (hopjax)         mean {steps['mean']:.2f}  median {steps['median']:.0f}  max {steps['max']:.0f}")
+    print(f"  iterations (papers')   {_counts(paper)}")
+    print(f"  steps (hopjax)         {_counts(steps)}")
     print(f"  not converged          {100 * report['not_converged']:.2f} %")
     print(f"  wall time              {report['wall_time_s']:.3f} s ({report['backend']})")
     if args.json:

@@ -13,7 +13,7 @@ import optimistix as optx
 import pytest
 
 import hopjax as hj
-from hopjax._cli import main
+from hopjax._cli import _counts, main
 
 from .helpers import write_mnist_like
 
@@ -43,9 +43,17 @@ def test_train_resume_evaluate(data_dir, tmp_path, capsys):
     assert "test accuracy" in printed and "not converged" in printed
     saved = json.loads(report.read_text())
     assert saved["epoch"] == 2 and saved["samples"] == 64
+    assert _counts(saved["paper_iterations"]) in printed and _counts(saved["steps"]) in printed
     last = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[-1])
     assert saved["accuracy"] == last["test_accuracy"]
     assert saved["paper_iterations"]["mean"] == last["test_paper_iterations"]
+
+
+def test_evaluate_prints_a_median_between_two_counts_as_it_is():
+    # was "median 4" for 4.5 (formatted with :.0f, which rounds half to even)
+    line = _counts({"mean": 4.515625, "std": 1.0, "median": 4.5, "max": 9.0})
+    assert line == "mean 4.52  median 4.5  max 9"
+    assert "median 7  " in _counts({"mean": 7.0, "std": 0.0, "median": 7.0, "max": 7.0})
 
 
 def test_train_without_early_stop_keeps_the_setting_through_resume_and_evaluate(data_dir, tmp_path):
