@@ -69,11 +69,13 @@ def first_hits(
     criteria = np.asarray(criteria)
     if criteria.ndim != 1 or not np.issubdtype(criteria.dtype, np.number):
         raise ValueError(
-            "criteria must be a 1-D array of thresholds, e.g. [1e-4], got "
+            "first_hits: criteria must be a 1-D array of thresholds, e.g. [1e-4], got "
             f"{criteria!r}."
         )
     if not np.all(np.isfinite(criteria) & (criteria > 0)):
-        raise ValueError(f"criteria must be finite and positive, got {criteria!r}.")
+        raise ValueError(
+            f"first_hits: criteria must be finite and positive, got {criteria!r}."
+        )
     cap = trace.shape[1]
     below = trace[None] < criteria[:, None, None]
     index = np.argmax(below, axis=-1)
@@ -114,8 +116,8 @@ def residual_heatmap(
         raise TypeError(f"residual_heatmap draws on a matplotlib Axes, got {type(ax).__name__}.")
     trace = _as_trace("residual_heatmap", trace)
     if not (is_finite_real(rtol) and 0 < rtol < 1):
-        raise ValueError(f"rtol must lie in (0, 1), got {rtol!r}.")
-    bins = check_positive_int("bins", bins)
+        raise ValueError(f"residual_heatmap: rtol must lie in (0, 1), got {rtol!r}.")
+    bins = check_positive_int("residual_heatmap: bins", bins)
     samples, length = trace.shape
     log_residual = np.log10(np.clip(trace, 1e-12, None))
     edges = np.linspace(-9, 1, bins + 1)

@@ -30,10 +30,10 @@ def test_first_hits_counts_misses_and_t0_hits_as_the_cap():
     trace = np.array([[1e-1, 1e-3, 1e-5], [1e-5, 1e-5, 1e-5], [1e-1, 1e-1, 1e-1]])
     np.testing.assert_allclose(first_hits(trace, [1e-4, 1e-2]), [(2 + 3 + 3) / 3, (1 + 3 + 3) / 3])
     for criteria in (1e-4, [[1e-4]], "1e-4"):  # were IndexError / broadcasting errors
-        with pytest.raises(ValueError, match="criteria must be a 1-D array of thresholds"):
+        with pytest.raises(ValueError, match="first_hits: criteria must be a 1-D array of thresholds"):
             first_hits(trace, criteria)
     for criteria in ([np.nan], [1e-4, -1.0], [0.0]):  # every sample was silently "missed"
-        with pytest.raises(ValueError, match="criteria must be finite and positive"):
+        with pytest.raises(ValueError, match="first_hits: criteria must be finite and positive"):
             first_hits(trace, criteria)
 
 
@@ -56,9 +56,9 @@ def test_residual_heatmap_draws(tmp_path):
     (np.zeros((0, 30)), {}, r"got shape \(0, 30\)"),
     # was "got shape ()": Equilibrium.trace is None unless the solve recorded it
     (None, {}, r"residual_heatmap: trace is None; solve with hopjax.solve\(..., trace=True\)"),
-    (np.full((4, 30), 1e-3), {"rtol": 0.0}, r"rtol must lie in \(0, 1\), got 0.0"),
-    (np.full((4, 30), 1e-3), {"bins": 0}, "bins must be a positive integer, got 0"),
-    (np.full((4, 30), 1e-3), {"rtol": "1e-4"}, r"rtol must lie in \(0, 1\), got '1e-4'"),
+    (np.full((4, 30), 1e-3), {"rtol": 0.0}, r"residual_heatmap: rtol must lie in \(0, 1\), got 0.0"),
+    (np.full((4, 30), 1e-3), {"bins": 0}, "residual_heatmap: bins must be a positive integer, got 0"),
+    (np.full((4, 30), 1e-3), {"rtol": "1e-4"}, r"residual_heatmap: rtol must lie in \(0, 1\), got '1e-4'"),
 ])
 def test_residual_heatmap_refuses_what_it_cannot_draw(trace, options, message):
     # before 2026-12-05: a cryptic unpacking error, a ZeroDivisionError, or a panel
