@@ -316,6 +316,10 @@ def test_evaluate_takes_jax_arrays_and_bfloat16_images():
     (dict(batch_size=True), ValueError, "batch_size must be a positive integer, got True"),
     (dict(model=None), TypeError, "evaluate: model must be a hopjax.HAM or hopjax.CHN, got NoneType"),
     (dict(progress="no"), TypeError, "evaluate: progress must be True or False, got 'no'"),
+    # was "solve: trace ...", and trace=True in solve_options was silently overridden
+    (dict(trace="yes"), TypeError, "evaluate: trace must be True or False, got 'yes'"),
+    (dict(options={**TrainConfig(layer_sizes=(20, 16, 4)).solve_options(backward=False), "trace": True}),
+     ValueError, r"evaluate: give trace to evaluate \(evaluate\(..., trace=True\)\), not in solve_options"),
     (dict(options=None), TypeError, "evaluate: solve_options must be a dict .* got NoneType"),
 ])
 def test_evaluate_refuses_what_it_cannot_score(change, error, message):
@@ -329,7 +333,7 @@ def test_evaluate_refuses_what_it_cannot_score(change, error, message):
     options = change.get("options", TrainConfig(layer_sizes=(20, 16, 4)).solve_options(backward=False))
     with pytest.raises(error, match=message):
         evaluate(model, images, labels, options, batch_size=batch_size,
-                 progress=change.get("progress", False))
+                 trace=change.get("trace", False), progress=change.get("progress", False))
 
 
 @pytest.mark.parametrize("split,change,message", [

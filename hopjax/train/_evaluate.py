@@ -84,14 +84,21 @@ def evaluate(
 
     **Raises:** `ValueError` / `TypeError` naming the problem for images or labels that
     [`hopjax.data.check_split`][] refuses, for labels outside the output layer's
-    units, and for `solve_options` that is not a dict.
+    units, for `solve_options` that is not a dict or holds `trace`, and for flags that
+    are not `True` / `False`.
     """
     check_model("evaluate", model)
+    check_flag("evaluate: trace", trace)
     check_flag("evaluate: progress", progress)
     if not isinstance(solve_options, Mapping):
         raise TypeError(
             "evaluate: solve_options must be a dict of keyword arguments for hopjax.solve "
             f"(e.g. TrainConfig().solve_options(backward=False)), got {type(solve_options).__name__}."
+        )
+    if "trace" in solve_options:
+        raise ValueError(
+            "evaluate: give trace to evaluate (evaluate(..., trace=True)), not in "
+            "solve_options: evaluate decides whether per_sample holds the trace."
         )
     images, labels = check_split("evaluate", images, labels)
     check_labels_fit(model.layer_sizes[-1], labels)
