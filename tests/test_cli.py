@@ -74,6 +74,38 @@ def test_train_without_early_stop_keeps_the_setting_through_resume_and_evaluate(
     assert read_header(tmp_path / "default" / CHECKPOINT)["config"].early_stop is True
 
 
+def test_evaluate_solves_with_other_settings_when_asked(data_dir, tmp_path, capsys):
+    # hopjax evaluate solved only with the run's own settings; comparing schemes or
+    # solvers on one trained model needed Python
+    from hopjax.train import evaluate, load_data, load_trained_model
+
+    out = str(tmp_path / "run")
+    assert main(["train", *TINY, "--data-dir", data_dir, "--epochs", "1", "--out", out]) == 0
+    capsys.readouterr()
+    other = ["--update", "synchronous", "--solver", "picard", "--max-steps", "30", "--rtol", "1e-5"]
+    report = tmp_path / "report.json"
+    assert main(["evaluate", out, "--no-progress", "--json", str(report), *other]) == 0
+    printed = capsys.readouterr().out
+    assert "solve                  synchronous updates, picard, rtol 1e-05, max_steps 30\n" in printed
+    saved = json.loads(report.read_text())
+    assert {k: saved["config"][k] for k in ("update", "solver", "max_steps", "rtol", "early_stop")} == dict(
+        update="synchronous", solver="picard", max_steps=30, rtol=1e-5, early_stop=True)
+    assert saved["config"]["train_examples"] == 128  # the run's, not the loader's
+    config, _, model = load_trained_model(out)
+    data = load_data(config)
+    options = dict(config.solve_options(backward=False), update="synchronous",
+                   solver=hj.Picard(), max_steps=30, rtol=1e-5)
+    expected = evaluate(model, data.test_images, data.test_labels, options)
+    own = evaluate(model, data.test_images, data.test_labels, config.solve_options(backward=False))
+    for key in ("paper_iterations", "steps"):
+        assert saved[key] == expected[key] and saved[key] != own[key]
+    assert saved["not_converged"] == expected["not_converged"]
+    assert main(["evaluate", out, "--no-progress", "--no-early-stop"]) == 0
+    assert "max_steps 40, no early stop\n" in capsys.readouterr().out
+    assert main(["evaluate", out, "--no-progress", "--max-steps", "0"]) == 1
+    assert "hopjax evaluate: error: max_steps must be a positive integer, got 0" in capsys.readouterr().err
+
+
 def test_train_says_when_adjoints_did_not_converge(data_dir, tmp_path, capsys):
     out = tmp_path / "run"
     args = ["train", *TINY, "--data-dir", data_dir, "--epochs", "1", "--out", str(out)]
