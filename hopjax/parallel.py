@@ -16,6 +16,9 @@ from jaxtyping import PyTree
 from ._checks import check_flag
 
 
+__all__ = ["data_parallel", "data_parallel_mesh", "shard_batch"]
+
+
 def data_parallel_mesh(devices=None) -> Mesh:
     """A one-axis mesh named `"batch"` over `devices`.
 

@@ -8,6 +8,9 @@ from jaxtyping import ArrayLike, Float
 from ._checks import check_positive_int, is_finite_real
 
 
+__all__ = ["first_hits", "learning_curves", "residual_heatmap"]
+
+
 def _need_matplotlib(function: str):
     """Import matplotlib, or say which function needs it and how to install it (a plain
     `pip install hopjax` leaves it out)."""

@@ -71,6 +71,16 @@ def test_public_names_are_found():
     assert len(names) >= 50
 
 
+def test_plain_modules_export_only_their_api():
+    # `from hopjax.parallel import *` also brought jax, np, Mesh, check_flag, ...
+    for module, path in MODULES.items():
+        exported = importlib.import_module(module).__all__
+        assert sorted(exported) == sorted(_definitions(path)), module
+        namespace = {}
+        exec(f"from {module} import *", namespace)
+        assert sorted(set(namespace) - {"__builtins__"}) == sorted(exported), module
+
+
 def test_every_public_name_has_an_api_entry():
     """A new export without a `::: name` entry in docs/api/ fails here."""
     documented = set()
