@@ -22,6 +22,7 @@ from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Bool, PyTree
 
 from ._checks import all_finite, as_python_number, check_positive_int, check_tolerances
+from ._dtypes import at_least_float32
 from ._solver._monitor import two_norm
 from ._solver.anderson import Anderson
 
@@ -86,7 +87,7 @@ def adjoint_solved(
 
     def flat(tree):
         vector = ravel_pytree(tree)[0]
-        return vector.astype(jnp.promote_types(vector.dtype, jnp.float32))
+        return vector.astype(at_least_float32(vector.dtype))
 
     residual = flat(transpose_jacobian(w)) + flat(cotangent) - flat(w)
     eps = max(float(jnp.finfo(leaf.dtype).eps) for leaf in jax.tree.leaves(cotangent))
@@ -294,7 +295,7 @@ class GMRESAdjoint(AbstractBackward):
 
         def widen(tree):
             return jax.tree.map(
-                lambda a: a.astype(jnp.promote_types(a.dtype, jnp.float32)), tree
+                lambda a: a.astype(at_least_float32(a.dtype)), tree
             )
 
         def narrow(tree):

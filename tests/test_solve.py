@@ -6,6 +6,7 @@ import optimistix as optx
 import pytest
 
 import hopjax as hj
+from hopjax._dtypes import at_least_float32
 
 from .helpers import as_numpy, DEPTHS, make_model, random_input
 from .reference import DenseReference
@@ -134,6 +135,37 @@ def test_half_precision_models_solve_and_differentiate_in_their_dtype(kind, dtyp
             grad.astype(jnp.float32), reference, atol=2 * tolerance * scale,
             err_msg=type(backward).__name__,
         )
+
+
+@pytest.mark.parametrize("kind, dtype, update", [
+    ("ham", jnp.float16, "even_odd"), ("chn", jnp.bfloat16, "synchronous")
+])
+def test_half_precision_holds_under_strict_dtype_promotion(kind, dtype, update):
+    # Anderson's weights and the adjoints' float32 widening promoted implicitly, which
+    # jax.numpy_dtype_promotion("strict") refuses (TypePromotionError) for half precision.
+    model = {"ham": hj.HAM, "chn": hj.CHN}[kind]((12, 9, 4), key=jax.random.PRNGKey(2), dtype=dtype)
+    x = jax.random.uniform(jax.random.PRNGKey(3), (4, 12), dtype)
+
+    def results(update):
+        eq = hj.solve(model, x, update=update, rtol=1e-2)
+        grads = [
+            jax.grad(lambda x: hj.solve(model, x, update=update, rtol=1e-2, backward=backward)
+                     .output.astype(jnp.float32).sum())(x)
+            for backward in (hj.FixedPointAdjoint(), hj.GMRESAdjoint())
+        ]
+        return eq.output, grads, hj.equation_residual(model, x, eq.states)
+
+    standard = results(update)
+    with jax.numpy_dtype_promotion("strict"):
+        strict = results(update)
+    for a, b in zip(jax.tree.leaves(strict), jax.tree.leaves(standard)):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(np.asarray(a, np.float32), np.asarray(b, np.float32))
+
+
+def test_at_least_float32_widens_only_half_precision():
+    assert [at_least_float32(d) for d in (jnp.float16, jnp.bfloat16, jnp.float32, np.float64)] == [
+        jnp.dtype(jnp.float32), jnp.dtype(jnp.float32), jnp.dtype(jnp.float32), jnp.dtype(np.float64)]
 
 
 def test_numpy_numbers_are_taken_as_python_numbers(getkey):

@@ -15,6 +15,7 @@ from .._checks import (
     describe_number,
     is_finite_real,
 )
+from .._dtypes import at_least_float32
 from ._monitor import (
     ConvergenceMonitor,
     init_monitor,
@@ -59,7 +60,7 @@ def anderson_weights(
     """
     m = residuals.shape[0]
     dtype = residuals.dtype
-    residuals = residuals.astype(jnp.promote_types(dtype, jnp.float32))
+    residuals = residuals.astype(at_least_float32(dtype))
     gram = residuals @ residuals.T
     mask = valid[:, None] & valid[None, :]
     gram = jnp.where(mask, gram, 0)
