@@ -33,7 +33,9 @@ def test_train_resume_evaluate(data_dir, tmp_path, capsys):
     assert "epoch 1/2: test accuracy" in capsys.readouterr().out
     resume = ["train", "--out", out, "--resume", "--no-progress"]
     assert main([*resume, "--epochs", "3"]) == 1  # a setting given must match the run's
-    assert "other settings (epochs: 2 vs 3)" in capsys.readouterr().err
+    said = capsys.readouterr().err
+    assert "other settings (epochs: 2 vs 3)" in said
+    assert "so a run cannot be extended to more epochs" in said  # why epochs must match
     assert main(resume) == 0  # the settings not given are the run's own
     assert "epoch 2/2" in capsys.readouterr().out
     assert len((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()) == 2

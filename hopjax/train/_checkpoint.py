@@ -159,9 +159,13 @@ def _refuse_differences(path, what: str, theirs: dict, ours: dict, ignore=frozen
     different = [k for k in ours if ours[k] != theirs.get(k) and k not in ignore]
     if different:
         details = ", ".join(f"{k}: {theirs.get(k)!r} vs {ours[k]!r}" for k in different)
+        why = (
+            " The learning rate decays over the run's epochs (to 1/10 at the last), so a "
+            "run cannot be extended to more epochs." if "epochs" in different else ""
+        )
         raise CheckpointError(
             f"{path} was written by a run with other {what} ({details}); resume "
-            f"with the same {what}, or start a new output directory."
+            f"with the same {what}, or start a new output directory.{why}"
         )
 
 
