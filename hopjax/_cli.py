@@ -189,6 +189,18 @@ def _counts(summary: dict[str, float]) -> str:
     return f"mean {summary['mean']:.2f}  median {summary['median']:g}  max {summary['max']:.0f}"
 
 
+def _solve_description(config) -> str:
+    """The forward solve `config` describes, e.g. "synchronous updates, picard, damping
+    0.5, rtol 0.0001, max_steps 80" (damping named only where it is not 0)."""
+    parts = [f"{config.update} updates", config.solver]
+    if config.damping:
+        parts.append(f"damping {config.damping:g}")
+    parts += [f"rtol {config.rtol:g}", f"max_steps {config.resolved_max_steps}"]
+    if not config.early_stop:
+        parts.append("no early stop")
+    return ", ".join(parts)
+
+
 def _evaluate(args, parser) -> int:
     import jax
 
@@ -214,8 +226,7 @@ def _evaluate(args, parser) -> int:
                   backend=jax.default_backend(), config=config.to_dict())
     paper, steps = report["paper_iterations"], report["steps"]
     print(f"{args.checkpoint} (epoch {epoch}) on {report['samples']} images of {data.description}")
-    print(f"  solve                  {config.update} updates, {config.solver}, rtol {config.rtol:g}, "
-          f"max_steps {config.resolved_max_steps}" + ("" if config.early_stop else ", no early stop"))
+    print(f"  solve                  {_solve_description(config)}")
     print(f"  test accuracy          {100 * report['accuracy']:.2f} %")
     print(f"  iterations (papers')   {_counts(paper)}")
     print(f"  steps (hopjax)         {_counts(steps)}")

@@ -104,6 +104,12 @@ def test_evaluate_solves_with_other_settings_when_asked(data_dir, tmp_path, caps
     assert saved["not_converged"] == expected["not_converged"]
     assert main(["evaluate", out, "--no-progress", "--no-early-stop"]) == 0
     assert "max_steps 40, no early stop\n" in capsys.readouterr().out
+    chn = str(tmp_path / "chn")
+    assert main(["train", *TINY, "--model", "chn", "--data-dir", data_dir, "--epochs", "1", "--out", chn]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", chn, "--no-progress", "--update", "synchronous"]) == 0
+    # the papers' damped synchronous CHN, and its cap for it (80, not the run's 40)
+    assert "synchronous updates, anderson, damping 0.5, rtol 0.0001, max_steps 80\n" in capsys.readouterr().out
     assert main(["evaluate", out, "--no-progress", "--max-steps", "0"]) == 1
     assert "hopjax evaluate: error: max_steps must be a positive integer, got 0" in capsys.readouterr().err
 
