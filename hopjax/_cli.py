@@ -163,10 +163,14 @@ def _train(args, parser) -> int:
             config = TrainConfig.from_dict({**saved, **given})
         except ValueError as error:
             parser.error(str(error))
-    _, history = train(
-        config, out, resume=args.resume, stop_after=args.stop_after,
-        progress=not args.no_progress,
-    )
+    try:
+        _, history = train(
+            config, out, resume=args.resume, stop_after=args.stop_after,
+            progress=not args.no_progress,
+        )
+    except KeyboardInterrupt:  # Ctrl-C: say what was kept, not a page of traceback
+        print(f"\nhopjax train: interrupted; {_kept(checkpoint)}", file=sys.stderr)
+        return 130
     if history:
         last = history[-1]
         print(
@@ -181,6 +185,19 @@ def _train(args, parser) -> int:
                 "training samples (train_adjoint_not_converged in metrics.jsonl)"
             )
     return 0
+
+
+def _kept(checkpoint: pathlib.Path) -> str:
+    """What an interrupted run left in `checkpoint`, and how to go on."""
+    from .train._checkpoint import read_header
+
+    if not checkpoint.is_file():
+        return "no epoch had finished, so nothing was saved."
+    epoch = read_header(checkpoint)["epoch"]
+    return (
+        f"{checkpoint} holds epoch {epoch}; continue with "
+        f"`hopjax train --out {checkpoint.parent} --resume`."
+    )
 
 
 def _counts(summary: dict[str, float]) -> str:

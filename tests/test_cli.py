@@ -114,6 +114,27 @@ def test_evaluate_solves_with_other_settings_when_asked(data_dir, tmp_path, caps
     assert "hopjax evaluate: error: max_steps must be a positive integer, got 0" in capsys.readouterr().err
 
 
+def test_an_interrupted_train_says_what_was_kept(data_dir, tmp_path, capsys, monkeypatch):
+    # Ctrl-C printed a page of JAX traceback and not whether anything was saved.
+    import hopjax.train
+
+    out = tmp_path / "run"
+    args = ["train", *TINY, "--data-dir", data_dir, "--epochs", "2", "--out", str(out)]
+    assert main([*args, "--stop-after", "1"]) == 0
+    capsys.readouterr()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(hopjax.train, "train", interrupted)
+    assert main(["train", "--out", str(out), "--resume", "--no-progress"]) == 130
+    assert capsys.readouterr().err == (
+        f"\nhopjax train: interrupted; {out / 'checkpoint.eqx'} holds epoch 1; continue with "
+        f"`hopjax train --out {out} --resume`.\n")
+    assert main([*args[:-2], "--out", str(tmp_path / "new")]) == 130
+    assert "interrupted; no epoch had finished, so nothing was saved." in capsys.readouterr().err
+
+
 def test_train_says_when_adjoints_did_not_converge(data_dir, tmp_path, capsys):
     out = tmp_path / "run"
     args = ["train", *TINY, "--data-dir", data_dir, "--epochs", "1", "--out", str(out)]
