@@ -28,6 +28,7 @@ import argparse
 import functools
 import json
 import pathlib
+import sys
 import tempfile
 import time
 
@@ -222,12 +223,20 @@ def main():
         parser.error("--merge-only needs --include")
     once_each(parser, args, "rows", "variants", "seeds")
     out = results_base(parser, args.out or RESULTS / ("table2-quick" if args.quick else "table2"))
-    if args.runs_dir is None and args.quick:  # the quick job starts afresh, in scratch space
-        with tempfile.TemporaryDirectory(prefix="table2-quick-runs-") as scratch:
-            return reproduce(args, out, scratch)
-    if args.runs_dir is None:  # a full one resumes its runs
+    scratch = args.runs_dir is None and args.quick
+    if args.runs_dir is None and not args.quick:  # a full one resumes its runs
         args.runs_dir = str(beside(out, "-runs"))
-    reproduce(args, out, args.runs_dir)
+    try:
+        if scratch:  # the quick job starts afresh, in scratch space
+            with tempfile.TemporaryDirectory(prefix="table2-quick-runs-") as runs_dir:
+                return reproduce(args, out, runs_dir)
+        reproduce(args, out, args.runs_dir)
+    except KeyboardInterrupt:  # Ctrl-C: say what is kept, not a page of traceback
+        kept = ("nothing is kept (--quick trains in a temporary directory unless given "
+                "--runs-dir)" if scratch else f"each run's finished epochs are kept in "
+                f"{args.runs_dir}, and the same command continues them")
+        print(f"\ntable2.py: interrupted; {kept}.", file=sys.stderr)
+        raise SystemExit(130) from None
 
 
 def reproduce(args, out: pathlib.Path, runs_dir: str):

@@ -56,7 +56,20 @@ def test_table2_script_writes_table_json_and_figures(tmp_path):
     assert out.with_suffix(".md").read_text().count("\n| 3 | HAM") == 2
     assert (tmp_path / "t2-fig3.png").stat().st_size > 10_000
     assert (tmp_path / "t2-curves.png").stat().st_size > 10_000
-    assert (tmp_path / "t2-runs" / "ham3-eo-anderson-seed1" / "checkpoint.eqx").exists()
+    checkpoint = tmp_path / "t2-runs" / "ham3-eo-anderson-seed1" / "checkpoint.eqx"
+    assert checkpoint.exists()
+    # The same call again reuses the finished runs (it failed: train's stop_after=0)
+    trained_at = checkpoint.stat().st_mtime_ns
+    run_benchmark(
+        "table2.py", "--rows", "ham3", "--variants", "eo-anderson", "--seeds", "1",
+        "--epochs", "1", "--data-dir", data, "--trace-samples", "16",
+        "--out", tmp_path / "t2-again", "--runs-dir", tmp_path / "t2-runs", "--no-progress",
+    )
+    (reused,) = json.loads((tmp_path / "t2-again.json").read_text())["runs"]
+    assert checkpoint.stat().st_mtime_ns == trained_at  # not trained again
+    original = next(r for r in record["runs"] if (r["variant"], r["seed"]) == ("eo-anderson", 1))
+    assert {k: v for k, v in reused.items() if k != "inference_time_s" and "fixed_count" not in k} == {
+        k: v for k, v in original.items() if k != "inference_time_s" and "fixed_count" not in k}
     # --jobs 2: the same runs trained by two worker processes (one core each) give the
     # same numbers as this process did, in the same order; only wall times differ
     run_benchmark(
@@ -128,6 +141,27 @@ def test_table2_quick_trains_in_scratch_space_it_removes(tmp_path, monkeypatch):
     assert [(r["row"], r["variant"], r["epochs"]) for r in record["runs"]] == [("ham3", "eo-anderson", 1)]
     assert record["settings"]["runs_dir"] is None and record["settings"]["quick"]
     assert list(scratch.iterdir()) == [] and not (tmp_path / "q-runs").exists()
+
+
+def test_table2_interrupted_says_what_is_kept(tmp_path, monkeypatch, capsys):
+    # Ctrl-C printed a page of traceback (from every worker with --jobs) and not whether
+    # the runs trained so far were kept.
+    table2 = load_benchmark("table2")
+
+    def interrupted(args, out, runs_dir):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(table2, "reproduce", interrupted)
+    for options, said in [
+        (["--quick"], "nothing is kept (--quick trains in a temporary directory unless given --runs-dir)."),
+        (["--runs-dir", str(tmp_path / "runs")],
+         f"each run's finished epochs are kept in {tmp_path / 'runs'}, and the same command continues them."),
+    ]:
+        monkeypatch.setattr(sys, "argv", ["table2.py", *options, "--out", str(tmp_path / "t")])
+        with pytest.raises(SystemExit) as stopped:
+            table2.main()
+        assert stopped.value.code == 130
+        assert capsys.readouterr().err == f"\ntable2.py: interrupted; {said}\n"
 
 
 def test_table2_quick_settings_stand_for_the_options_not_given():

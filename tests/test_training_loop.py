@@ -59,6 +59,14 @@ def test_resume_equals_uninterrupted(data_dir, tmp_path, update, solver):
         return [{k: v for k, v in r.items() if not k.endswith("_s")} for r in history]
 
     assert drop_times(history) == drop_times(resumed_history)
+    # stop_after=0 reuses a finished run (benchmarks/table2.py does): no epoch trained
+    # (it was refused since stop_after had to be positive, and table2 failed on reuse)
+    reused, reused_history = train(
+        config, tmp_path / "split", data=data, progress=False, resume=True, stop_after=0
+    )
+    assert reused_history == resumed_history
+    for a, b in zip(_leaves(reused), _leaves(resumed), strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_metrics_count_the_training_samples_whose_adjoint_did_not_converge(data_dir):

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 from tqdm.auto import tqdm
 
 from .._adjoint import solves_adjoint
-from .._checks import check_flag, check_path, check_positive_int, naming_os_errors
+from .._checks import check_flag, check_path, check_positive_int, is_count, naming_os_errors
 from .._nonconvergence import count_adjoint_failures
 from ..data import batch_indices, check_dataset, Dataset, load_dataset
 from ..parallel import data_parallel_mesh, shard_batch
@@ -113,7 +113,8 @@ def train(
     - `resume`: continue from `out_dir/checkpoint.eqx`, whose settings and data must
         match `config` and `data` (else [`hopjax.train.CheckpointError`][]).
     - `stop_after`: end this call after that many epochs, a positive integer (default:
-        run to `config.epochs`).
+        run to `config.epochs`); with `resume=True` also 0, which trains nothing and
+        returns the checkpoint's model and history (e.g. to reuse a finished run).
     - `data`: a [`hopjax.data.Dataset`][] to use instead of loading `config.dataset`
         (checked with [`hopjax.data.check_dataset`][], then cut to `train_examples` /
         `test_examples` as a loaded one is; array-likes are taken as NumPy arrays).
@@ -133,8 +134,11 @@ def train(
     the output layer) or does not fill one batch.
     """
     check_config("train", config)
-    stop_after = check_positive_int("stop_after", stop_after, allow_none=True)
     check_flag("resume", resume)
+    if resume and is_count(stop_after, minimum=0) and stop_after == 0:
+        stop_after = 0  # a finished run reused: its model and history, no epoch trained
+    else:
+        stop_after = check_positive_int("stop_after", stop_after, allow_none=True)
     check_flag("progress", progress)
     out = None if out_dir is None else check_path("train: out_dir", out_dir)
     if out is not None:
