@@ -110,6 +110,8 @@ def test_checkpoint_errors_name_the_problem(data_dir, tmp_path):
     for stop_after in (0, -1, 1.5):
         with pytest.raises(ValueError, match=f"stop_after must be a positive integer, got {stop_after}"):
             train(config, tmp_path / "none", stop_after=stop_after)
+    with pytest.raises(ValueError, match=r"got 0 \(0, which trains nothing, is taken only with resume=True"):
+        train(config, tmp_path / "none", stop_after=0)
     assert not (tmp_path / "none").exists()  # refused before anything was written
     with pytest.raises(NotADirectoryError, match="checkpoint.eqx is a file, not a run directory"):
         train(config, tmp_path / "checkpoint.eqx")

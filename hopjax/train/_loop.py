@@ -135,7 +135,12 @@ def train(
     """
     check_config("train", config)
     check_flag("resume", resume)
-    if resume and is_count(stop_after, minimum=0) and stop_after == 0:
+    if is_count(stop_after, minimum=0) and stop_after == 0:
+        if not resume:
+            raise ValueError(
+                "stop_after must be a positive integer, got 0 (0, which trains nothing, "
+                "is taken only with resume=True, to reuse a run's checkpoint)."
+            )
         stop_after = 0  # a finished run reused: its model and history, no epoch trained
     else:
         stop_after = check_positive_int("stop_after", stop_after, allow_none=True)
