@@ -125,6 +125,16 @@ _EVALUATE_SETTINGS = {
 }
 
 
+def _given(args, settings: dict[str, str]) -> dict:
+    """The TrainConfig fields of the options in `settings` (option -> field) that the
+    command line gave, and `early_stop=False` for `--no-early-stop`."""
+    given = {field: getattr(args, option) for option, field in settings.items()
+             if getattr(args, option) is not None}
+    if args.early_stop is not None:  # --no-early-stop
+        given["early_stop"] = False
+    return given
+
+
 def _recipe(config) -> str:
     """The options `config` sets, e.g. "--model ham, --update even_odd, ..." (the
     per-depth ones, None in `config`, left out)."""
@@ -140,12 +150,9 @@ def _train(args, parser) -> int:
     from .train._checkpoint import CHECKPOINT, read_header
     from .train._config import PAPER_LAYERS
 
-    given = {field: getattr(args, option) for option, field in _SETTINGS.items()
-             if getattr(args, option) is not None}
+    given = _given(args, _SETTINGS)
     if args.layers or args.depth:
         given["layer_sizes"] = tuple(args.layers) if args.layers else PAPER_LAYERS[args.depth]
-    if args.early_stop is not None:  # --no-early-stop
-        given["early_stop"] = False
     try:
         config = TrainConfig(**given)
     except ValueError as error:
@@ -227,12 +234,7 @@ def _evaluate(args, parser) -> int:
         parser.error(f"--json {args.json}: its directory does not exist.")
     if args.json and pathlib.Path(args.json).is_dir():
         parser.error(f"--json {args.json} is a directory; give a file name.")
-    changes = {field: getattr(args, option) for option, field in _EVALUATE_SETTINGS.items()}
-    if args.early_stop is not None:  # --no-early-stop
-        changes["early_stop"] = False
-    config, epoch, model = load_trained_model(
-        args.checkpoint, **{k: v for k, v in changes.items() if v is not None}
-    )
+    config, epoch, model = load_trained_model(args.checkpoint, **_given(args, _EVALUATE_SETTINGS))
     data = load_data(dataclasses.replace(config, train_examples=1))  # the test split is used
     report = evaluate(
         model, data.test_images, data.test_labels, config.solve_options(backward=False),
