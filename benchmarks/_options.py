@@ -2,11 +2,13 @@
 count is refused by argparse, naming the option, before anything is loaded or trained;
 a results path made ready before the work whose results it will hold; and a missing
 data set or an unreadable checkpoint reported as one message that says what is wrong,
-not as a traceback."""
+not as a traceback; and Ctrl-C answered by what of the work is kept, not by a traceback."""
 
 import argparse
+import contextlib
 import pathlib
 import sys
+from collections.abc import Callable, Iterator
 
 from hopjax.data import DatasetNotFoundError
 from hopjax.train import CheckpointError
@@ -81,4 +83,22 @@ def load_or_exit(load, *args, **kwargs):
     try:
         return load(*args, **kwargs)
     except (DatasetNotFoundError, CheckpointError) as error:
-        raise SystemExit(f"{pathlib.Path(sys.argv[0]).name}: error: {error}")
+        raise SystemExit(f"{script_name()}: error: {error}")
+
+
+def script_name() -> str:
+    """The running script's file name (`table2.py`), as its messages begin."""
+    return pathlib.Path(sys.argv[0]).name
+
+
+@contextlib.contextmanager
+def interrupt_says(kept: Callable[[], str]) -> Iterator[None]:
+    """Ctrl-C (`KeyboardInterrupt`) in the block ends the script with exit status 130
+    (128 + SIGINT, as a shell reports it) and one line, `<script>: interrupted; <kept()>.`,
+    where `kept` says, when asked at that moment, what of the work so far is kept and
+    where: not a page of JAX traceback that leaves it unsaid."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        print(f"\n{script_name()}: interrupted; {kept()}.", file=sys.stderr)
+        raise SystemExit(130) from None

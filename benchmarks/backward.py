@@ -48,7 +48,7 @@ from hopjax.data import DEBIAN_FASHION_MNIST, load_idx_split
 from hopjax.train import loss_and_accuracy, TrainConfig
 
 from _machine import machine
-from _options import beside, load_or_exit, once_each, positive_int, results_base, seed_int
+from _options import beside, interrupt_says, load_or_exit, once_each, positive_int, results_base, seed_int
 from _table2_rows import ROWS
 from _timing import median_time
 
@@ -168,7 +168,10 @@ def main():
               "reference": "hj.GMRESAdjoint(rtol=1e-7, atol=0, restart=50, max_steps=2000)"}
     results = []
     cells = [(row, update) for row in args.rows for update in args.updates]
-    with tqdm(total=len(cells) * len(args.modes), desc="backward modes") as progress:
+    kept = lambda: (f"the results of the networks x updates compared so far "
+                    f"({len(results) // len(args.modes)} of {len(cells)}) are in "
+                    f"{beside(out, '.json')}" if results else "nothing was written")
+    with interrupt_says(kept), tqdm(total=len(cells) * len(args.modes), desc="backward modes") as progress:
         for row, update in cells:
             config = TrainConfig(model=ROWS[row][0], layer_sizes=ROWS[row][1], seed=args.seed)
             model = config.make_model(config.keys()[0])  # as `hopjax train` initialises it

@@ -28,7 +28,7 @@ import hopjax as hj
 from hopjax.data import DEBIAN_FASHION_MNIST, load_idx_split
 
 from _machine import machine
-from _options import load_or_exit, once_each, out_path, positive_int, seed_int
+from _options import interrupt_says, load_or_exit, once_each, out_path, positive_int, seed_int
 
 
 NETWORKS = {
@@ -57,7 +57,12 @@ def main():
     args = parser.parse_args()
     once_each(parser, args, "networks")
     out = out_path(parser, args.out)
+    with interrupt_says(lambda: f"nothing was written ({out} is written when every row is done)"):
+        measure(args, out)
 
+
+def measure(args, out):
+    """Solve, time and tabulate each network x variant; print the table and write `out`."""
     images, _ = load_or_exit(load_idx_split, args.data_dir, "test")
     x = images[: args.samples]
     batches = [x[i : i + args.batch] for i in range(0, len(x), args.batch)]

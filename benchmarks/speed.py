@@ -33,7 +33,7 @@ from hopjax.data import DEBIAN_FASHION_MNIST, load_idx_split
 from hopjax.train import make_train_step, TrainConfig
 
 from _machine import machine
-from _options import load_or_exit, once_each, out_path, positive_int
+from _options import interrupt_says, load_or_exit, once_each, out_path, positive_int
 from _table2_rows import ROWS, VARIANTS
 from _timing import median_time
 
@@ -128,6 +128,18 @@ def main():
     elif not set(args.train_batches) <= set(batches):
         parser.error(f"--train-batches {args.train_batches}: a training step is timed only at "
                      f"the batch sizes --batches measures ({batches}).")
+    rows = []
+    with interrupt_says(lambda: f"the rows measured so far ({len(rows)}) are in {out}" if rows
+                        else f"no row had been measured, so {out} was not written"):
+        measure(args, batches, out, rows)
+    print_table(rows)
+    print(f"wrote {out}")
+
+
+def measure(args, batches, out, rows):
+    """Measure each row of `args.rows` at each batch size of `batches`, appending each
+    row's record to `rows` and rewriting `out` with them all as it is measured."""
+    backend = jax.default_backend()
     images, labels = load_or_exit(load_idx_split, args.data_dir, "test")
     tile = lambda a, n: np.resize(a, (n,) + a.shape[1:])  # repeat the test set if n > 10 000
     flops_per_s, bytes_per_s = device_ceilings(args.repeats)
@@ -135,7 +147,6 @@ def main():
 
     record = dict(run_record(args.precision, flops_per_s, bytes_per_s),
                   repeats=args.repeats, data=str(args.data_dir))
-    rows = []
     with jax.default_matmul_precision(PRECISIONS[args.precision]):
         for name in tqdm(args.rows, desc="rows"):
             net, variant = name.split()
@@ -194,9 +205,6 @@ def main():
                 rows.append(row)
                 # Rewritten after every row: a run cut short keeps the rows it measured.
                 out.write_text(json.dumps(dict(record, rows=rows), indent=1) + "\n")
-
-    print_table(rows)
-    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ import hopjax as hj
 from hopjax.train import load_data, load_trained_model, loss_and_accuracy
 
 from _machine import machine
-from _options import beside, load_or_exit, positive_int, results_base
+from _options import beside, interrupt_says, load_or_exit, positive_int, results_base
 
 
 RESULTS = pathlib.Path(__file__).parent / "results"
@@ -131,8 +131,10 @@ def main():
                         help="results path: writes <out>.md and <out>.json (a .json ending is dropped)")
     args = parser.parse_args()
     args.out = results_base(parser, args.out)
-    loaded = [load_or_exit(load_run, run, args) for run in args.runs]  # all, before any analysis
-    results = [analyse(run, *run_loaded, args) for run, run_loaded in zip(args.runs, loaded)]
+    with interrupt_says(lambda: f"nothing was written ({beside(args.out, '.md')} and .json are "
+                                "written when every run is analysed)"):
+        loaded = [load_or_exit(load_run, run, args) for run in args.runs]  # all, before any analysis
+        results = [analyse(run, *run_loaded, args) for run, run_loaded in zip(args.runs, loaded)]
     table = markdown(results, args.steps)
     print(table, end="")
     beside(args.out, ".md").write_text(table)

@@ -28,7 +28,6 @@ import argparse
 import functools
 import json
 import pathlib
-import sys
 import tempfile
 import time
 
@@ -40,7 +39,7 @@ from hopjax.data import load_dataset, TFDS_NAMES
 from hopjax.train import BACKWARDS, CHECKPOINT, evaluate, read_header, train, TrainConfig
 
 from _machine import machine
-from _options import beside, load_or_exit, once_each, positive_int, results_base, seed_int
+from _options import beside, interrupt_says, load_or_exit, once_each, positive_int, results_base, seed_int
 from _table2_figures import curves_figure, figures
 from _table2_pool import run_parallel
 from _table2_rows import PAPER_EPOCHS, ROWS, VARIANTS
@@ -226,17 +225,14 @@ def main():
     scratch = args.runs_dir is None and args.quick
     if args.runs_dir is None and not args.quick:  # a full one resumes its runs
         args.runs_dir = str(beside(out, "-runs"))
-    try:
+    kept = ("nothing is kept (--quick trains in a temporary directory unless given "
+            "--runs-dir)" if scratch else f"each run's finished epochs are kept in "
+            f"{args.runs_dir}, and the same command continues them")
+    with interrupt_says(lambda: kept):
         if scratch:  # the quick job starts afresh, in scratch space
             with tempfile.TemporaryDirectory(prefix="table2-quick-runs-") as runs_dir:
                 return reproduce(args, out, runs_dir)
         reproduce(args, out, args.runs_dir)
-    except KeyboardInterrupt:  # Ctrl-C: say what is kept, not a page of traceback
-        kept = ("nothing is kept (--quick trains in a temporary directory unless given "
-                "--runs-dir)" if scratch else f"each run's finished epochs are kept in "
-                f"{args.runs_dir}, and the same command continues them")
-        print(f"\ntable2.py: interrupted; {kept}.", file=sys.stderr)
-        raise SystemExit(130) from None
 
 
 def reproduce(args, out: pathlib.Path, runs_dir: str):

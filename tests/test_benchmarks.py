@@ -164,6 +164,82 @@ def test_table2_interrupted_says_what_is_kept(tmp_path, monkeypatch, capsys):
         assert capsys.readouterr().err == f"\ntable2.py: interrupted; {said}\n"
 
 
+def interrupted_main(script, argv, monkeypatch, capsys, **stand_ins):
+    """Run `benchmarks/<script>.py`'s main with `argv`, some of its names replaced by
+    `stand_ins` (one of which presses Ctrl-C); its exit status and stderr."""
+    module = load_benchmark(script)
+    for name, stand_in in stand_ins.items():
+        monkeypatch.setattr(module, name, stand_in)
+    monkeypatch.setattr(sys, "argv", [f"{script}.py", *map(str, argv)])
+    try:
+        module.main()
+    except KeyboardInterrupt:
+        pytest.fail(f"{script}.py let Ctrl-C through as a traceback")
+    except SystemExit as stop:
+        return stop.code, capsys.readouterr().err
+    pytest.fail(f"{script}.py ended normally")
+
+
+def ctrl_c():
+    raise KeyboardInterrupt
+
+
+def ctrl_c_after(count, real):
+    """A stand-in for the function `real`: its first `count` calls are `real`'s, the next
+    presses Ctrl-C."""
+    calls = []
+
+    def stand_in(*args, **kwargs):
+        calls.append(None)
+        return real(*args, **kwargs) if len(calls) <= count else ctrl_c()
+
+    return stand_in
+
+
+def ctrl_c_in_progress(count):
+    """A stand-in for `tqdm` over an iterable: it gives the first `count` items, then
+    presses Ctrl-C."""
+    return lambda items, **_: (item if i < count else ctrl_c() for i, item in enumerate(items))
+
+
+def test_benchmark_scripts_interrupted_say_what_is_kept(tmp_path, monkeypatch, capsys):
+    # before 2026-12-06 Ctrl-C in them printed a page of JAX traceback, and not whether the
+    # rows measured so far (speed.py, backward.py rewrite their JSON as they go) were kept
+    data = write_mnist_like(tmp_path / "idx", 16, 8)
+    speed = ["--rows", "ham3 eo-anderson", "ham3 sync-picard", "--batches", "4", "--train-batches",
+             "4", "--repeats", "1", "--data-dir", data, "--out", tmp_path / "s.json"]
+    assert interrupted_main("speed", speed, monkeypatch, capsys, tqdm=ctrl_c_in_progress(0)) == (
+        130, f"\nspeed.py: interrupted; no row had been measured, so {tmp_path / 's.json'} was "
+        "not written.\n")
+    assert not (tmp_path / "s.json").exists()
+    assert interrupted_main("speed", speed, monkeypatch, capsys, tqdm=ctrl_c_in_progress(1)) == (
+        130, f"\nspeed.py: interrupted; the rows measured so far (1) are in {tmp_path / 's.json'}.\n")
+    assert [r["row"] for r in json.loads((tmp_path / "s.json").read_text())["rows"]] == ["ham3 eo-anderson"]
+
+    backward = load_benchmark("backward")
+    code, err = interrupted_main(
+        "backward", ["--rows", "ham3", "--updates", "even_odd", "synchronous", "--modes", "rbp",
+                     "--batch", "4", "--repeats", "1", "--data-dir", data, "--out", tmp_path / "b"],
+        monkeypatch, capsys, compare=ctrl_c_after(1, backward.compare))
+    assert (code, err.splitlines()[-1]) == (
+        130, "backward.py: interrupted; the results of the networks x updates compared so far "
+        f"(1 of 2) are in {tmp_path / 'b.json'}.")
+    assert [(r["row"], r["update"]) for r in json.loads((tmp_path / "b.json").read_text())["results"]] == [
+        ("ham3", "even_odd")]
+
+    assert interrupted_main(
+        "iterations", ["--data-dir", data, "--out", tmp_path / "i.json"], monkeypatch, capsys,
+        load_or_exit=ctrl_c_after(0, None)) == (
+        130, f"\niterations.py: interrupted; nothing was written ({tmp_path / 'i.json'} is written "
+        "when every row is done).\n")
+    assert interrupted_main(
+        "stability", [tmp_path / "run", "--out", tmp_path / "st"], monkeypatch, capsys,
+        load_or_exit=ctrl_c_after(0, None)) == (
+        130, f"\nstability.py: interrupted; nothing was written ({tmp_path / 'st.md'} and .json "
+        "are written when every run is analysed).\n")
+    assert not (tmp_path / "i.json").exists() and not (tmp_path / "st.md").exists()
+
+
 def test_table2_quick_settings_stand_for_the_options_not_given():
     # before 2026-12-06 --quick silently replaced them: `bash run.sh benchmark --seeds 1`
     # (run.sh passes its arguments on after --quick) trained seed 0
