@@ -26,6 +26,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from tqdm.auto import tqdm
 
 import hopjax as hj
 from hopjax.train import load_data, load_trained_model, loss_and_accuracy
@@ -134,7 +135,8 @@ def main():
     with interrupt_says(lambda: f"nothing was written ({beside(args.out, '.md')} and .json are "
                                 "written when every run is analysed)"):
         loaded = [load_or_exit(load_run, run, args) for run in args.runs]  # all, before any analysis
-        results = [analyse(run, *run_loaded, args) for run, run_loaded in zip(args.runs, loaded)]
+        results = [analyse(run, *run_loaded, args) for run, run_loaded in tqdm(
+            list(zip(args.runs, loaded)), desc="runs", unit="run")]
     table = markdown(results, args.steps)
     print(table, end="")
     beside(args.out, ".md").write_text(table)
