@@ -132,7 +132,7 @@ def measure(args, out):
         "note": "networks at the papers' initialisation (untrained, from the seed); each row "
                 "solves the first `samples` test images of the data directory",
     }
-    out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
     print(f"\nwrote {out}")
 
 

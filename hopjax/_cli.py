@@ -273,4 +273,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as error:  # bad settings, data, checkpoint or directory
         print(f"hopjax {args.command}: error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C in evaluate or download (train says what it kept)
+        # evaluate writes its --json report at the end; download renames its files into
+        # place only once all four are written
+        print(f"\nhopjax {args.command}: interrupted; nothing was written.", file=sys.stderr)
+        return 130
 

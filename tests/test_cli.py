@@ -135,6 +135,34 @@ def test_an_interrupted_train_says_what_was_kept(data_dir, tmp_path, capsys, mon
     assert "interrupted; no epoch had finished, so nothing was saved." in capsys.readouterr().err
 
 
+def test_an_interrupted_evaluate_or_download_says_nothing_was_written(data_dir, tmp_path, capsys, monkeypatch):
+    # Ctrl-C printed a page of JAX traceback
+    import hopjax.data
+    import hopjax.train
+
+    out = tmp_path / "run"
+    assert main(["train", *TINY, "--data-dir", data_dir, "--epochs", "1", "--out", str(out)]) == 0
+    capsys.readouterr()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    def ctrl_c(argv):
+        try:
+            return main(argv)
+        except KeyboardInterrupt:
+            pytest.fail(f"hopjax {argv[0]} let Ctrl-C through as a traceback")
+
+    monkeypatch.setattr(hopjax.train, "evaluate", interrupted)
+    monkeypatch.setattr(hopjax.data, "download_mnist", interrupted)
+    report = tmp_path / "report.json"
+    assert ctrl_c(["evaluate", str(out), "--no-progress", "--json", str(report)]) == 130
+    assert capsys.readouterr().err == "\nhopjax evaluate: interrupted; nothing was written.\n"
+    assert not report.exists()
+    assert ctrl_c(["download", "mnist", "--data-dir", str(tmp_path / "mnist")]) == 130
+    assert capsys.readouterr().err == "\nhopjax download: interrupted; nothing was written.\n"
+
+
 def test_train_says_when_adjoints_did_not_converge(data_dir, tmp_path, capsys):
     out = tmp_path / "run"
     args = ["train", *TINY, "--data-dir", data_dir, "--epochs", "1", "--out", str(out)]
