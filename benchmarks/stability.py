@@ -29,7 +29,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 import hopjax as hj
-from hopjax.train import load_data, load_trained_model, loss_and_accuracy
+from hopjax.train import load_run_data, load_trained_model, loss_and_accuracy
 
 from _machine import machine
 from _options import beside, interrupt_says, load_or_exit, positive_int, results_base
@@ -54,12 +54,13 @@ def radius_summary(radius: np.ndarray) -> dict:
 
 
 def load_run(run: pathlib.Path, args):
-    """A run's `(config, epoch, model, data)`: its checkpoint and test images."""
+    """A run's `(config, epoch, model, data)`: its checkpoint and test images (its own
+    data, checked)."""
     config, epoch, model = load_trained_model(
         run, test_examples=args.test_examples, train_examples=1,
         **({"data_dir": args.data_dir} if args.data_dir else {}),
     )
-    return config, epoch, model, load_data(config)
+    return config, epoch, model, load_run_data(run, config)
 
 
 def analyse(run: pathlib.Path, config, epoch, model, data, args) -> dict:

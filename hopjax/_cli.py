@@ -228,14 +228,15 @@ def _solve_description(config) -> str:
 def _evaluate(args, parser) -> int:
     import jax
 
-    from .train import evaluate, load_data, load_trained_model
+    from .train import evaluate, load_run_data, load_trained_model
 
     if args.json and not pathlib.Path(args.json).resolve().parent.is_dir():
         parser.error(f"--json {args.json}: its directory does not exist.")
     if args.json and pathlib.Path(args.json).is_dir():
         parser.error(f"--json {args.json} is a directory; give a file name.")
     config, epoch, model = load_trained_model(args.checkpoint, **_given(args, _EVALUATE_SETTINGS))
-    data = load_data(dataclasses.replace(config, train_examples=1))  # the test split is used
+    # the test split is used; the run's own data, checked
+    data = load_run_data(args.checkpoint, dataclasses.replace(config, train_examples=1))
     report = evaluate(
         model, data.test_images, data.test_labels, config.solve_options(backward=False),
         batch_size=args.batch_size, progress=not args.no_progress,

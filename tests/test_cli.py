@@ -254,6 +254,22 @@ def test_evaluate_reports_bad_arguments(data_dir, tmp_path, capsys):
     assert "is a directory; give a file name" in capsys.readouterr().err
 
 
+def test_evaluate_refuses_a_run_trained_on_other_data(data_dir, tmp_path, capsys):
+    # it evaluated on the run's config.dataset, which a run given its data in Python
+    # did not learn from, and said nothing
+    import hopjax.train
+    from hopjax.data import load_dataset
+
+    config = hopjax.train.TrainConfig(layer_sizes=(784, 16, 10), epochs=1, data_dir=data_dir)
+    data = load_dataset("fashion-mnist", data_dir=data_dir)
+    hopjax.train.train(config, tmp_path / "run", data=data.subset(64, 32), progress=False)
+    assert main(["evaluate", str(tmp_path / "run"), "--no-progress"]) == 1
+    assert capsys.readouterr().err.startswith(
+        f"hopjax evaluate: error: {tmp_path / 'run' / 'checkpoint.eqx'} was trained on other "
+        f"data than fashion-mnist (IDX files in {data_dir}) gives (the checkpoint records 64 "
+        "training and 32 test examples, where it has 128 and 64)")
+
+
 def test_missing_data_and_checkpoint_are_reported(tmp_path, capsys):
     assert main(["train", *TINY, "--data-dir", str(tmp_path), "--out", str(tmp_path / "r")]) == 1
     assert "apt-get install dataset-fashion-mnist" in capsys.readouterr().err

@@ -1,5 +1,6 @@
 """The epoch loop: learning on IDX data, exact resume, checkpoint errors, settings."""
 
+import dataclasses
 import json
 import pathlib
 import warnings
@@ -13,7 +14,7 @@ import pytest
 import hopjax as hj
 from hopjax._adjoint import solves_adjoint
 from hopjax.data import load_dataset
-from hopjax.train import BACKWARDS, CheckpointError, evaluate, train, TrainConfig
+from hopjax.train import BACKWARDS, CheckpointError, evaluate, load_run_data, train, TrainConfig
 
 from .helpers import compile_log, write_mnist_like
 
@@ -204,6 +205,26 @@ def test_resume_refuses_other_data_and_a_short_history(data_dir, tmp_path):
     metrics.unlink()
     with pytest.raises(CheckpointError, match="metrics.jsonl cannot be read"):
         train(config, tmp_path, data=data, resume=True, progress=False)
+
+
+def test_a_trained_run_is_evaluated_only_on_its_own_data(data_dir, tmp_path):
+    # before 2026-12-06 `hopjax evaluate` (and stability.py) evaluated a run given its data
+    # in Python on config.dataset's files, without a word: other data than it learned from
+    config = TrainConfig(epochs=1, data_dir=str(data_dir), **SMALL)
+    data = load_dataset("fashion-mnist", data_dir=data_dir)
+    train(config, tmp_path / "own", progress=False)
+    loaded = load_run_data(tmp_path / "own", config)
+    assert [a.tolist() for a in loaded[:4]] == [a.tolist() for a in data.subset(256, 128)[:4]]
+    other_cut = load_run_data(tmp_path / "own" / "checkpoint.eqx", dataclasses.replace(config, test_examples=100))
+    assert len(other_cut.test_images) == 100  # evaluation may take other test examples
+    train(config, tmp_path / "given", data=data.subset(128, 64), progress=False)
+    with pytest.raises(CheckpointError, match=r"given.checkpoint.eqx was trained on other data than "
+                       r"fashion-mnist \(IDX files in .*\) gives \(the checkpoint records 128 "
+                       r"training and 64 test examples, where it has 256 and 128\)"):
+        load_run_data(tmp_path / "given", config)
+    train(config, tmp_path / "shuffled", data=data._replace(train_labels=data.train_labels[::-1]), progress=False)
+    with pytest.raises(CheckpointError, match="records as many examples, but other images or labels"):
+        load_run_data(tmp_path / "shuffled", config)
 
 
 @pytest.mark.parametrize("settings,message", [

@@ -4,6 +4,7 @@ from ._checkpoint import (
     CHECKPOINT as CHECKPOINT,
     CheckpointError as CheckpointError,
     load_checkpoint as load_checkpoint,
+    load_run_data as load_run_data,
     load_trained_model as load_trained_model,
     read_header as read_header,
     save_checkpoint as save_checkpoint,

@@ -17,6 +17,7 @@ import equinox as eqx
 import jax
 
 from .._checks import check_path, is_count
+from ..data import Dataset, load_dataset
 from ._config import check_config, TrainConfig
 
 
@@ -188,7 +189,7 @@ def load_trained_model(path, **changes):
     `TypeError` for a change that is no setting of [`hopjax.train.TrainConfig`][],
     `ValueError` for one to `model` or `layer_sizes`.
     """
-    path = check_path("load_trained_model: path", path)
+    path = _checkpoint_file("load_trained_model", path)
     settings = [field.name for field in dataclasses.fields(TrainConfig)]
     unknown = sorted(set(changes) - set(settings))
     if unknown:
@@ -197,8 +198,6 @@ def load_trained_model(path, **changes):
             f"load_trained_model: {', '.join(map(repr, unknown))} {verb}; the settings "
             f"are {', '.join(settings)}."
         )
-    if path.is_dir():
-        path = path / CHECKPOINT
     config = read_header(path)["config"]
     changed = dataclasses.replace(config, **changes)
     fixed = [k for k in MODEL_SETTINGS if getattr(changed, k) != getattr(config, k)]
@@ -213,3 +212,60 @@ def load_trained_model(path, **changes):
     model, _, opt_state, data_key = config.initial_state(steps_per_epoch=1)
     _, epoch, model, _, _ = load_checkpoint(path, (model, opt_state, data_key))
     return changed, epoch, model
+
+
+def load_run_data(path, config: TrainConfig) -> Dataset:
+    """The data to evaluate a trained run on, checked to be the data it was trained on.
+
+    Loads `config.dataset` from `config.data_dir` and cuts it to `config`'s
+    `train_examples` / `test_examples`, as [`hopjax.train.load_data`][] does; `config`
+    is the run's own, as [`hopjax.train.load_trained_model`][] returns it, perhaps with
+    another `data_dir` or `test_examples`. First, cut to the run's own example counts,
+    the data set's [`hopjax.data.Dataset.fingerprint`][] must equal the one the
+    checkpoint recorded (a checkpoint without one is not checked): else the accuracy
+    and iteration counts would be measured on other data than the run learned from
+    (a run given its data in Python, `hopjax.train.train(data=...)`, records its
+    `config.dataset` unchanged).
+
+    **Arguments:**
+
+    - `path`: a checkpoint file, or a `hopjax train` run directory holding
+        `checkpoint.eqx`.
+    - `config`: the settings to load the data with.
+
+    **Returns:** a [`hopjax.data.Dataset`][].
+
+    **Raises:** [`hopjax.train.CheckpointError`][] as [`hopjax.train.read_header`][], or
+    if the data set is not the data the run was trained on; the errors of
+    [`hopjax.data.load_dataset`][] for a data set that cannot be loaded.
+    """
+    path = _checkpoint_file("load_run_data", path)
+    header = read_header(path)
+    data = load_dataset(config.dataset, data_dir=config.data_dir)
+    if "data" in header:
+        trained = header["config"]
+        ours = data.subset(trained.train_examples, trained.test_examples).fingerprint()
+        recorded = header["data"]
+        if any(recorded.get(key) != value for key, value in ours.items()):
+            counts = ("train_examples", "test_examples")
+            differs = (
+                f"{recorded.get(counts[0])} training and {recorded.get(counts[1])} test "
+                f"examples, where it has {ours[counts[0]]} and {ours[counts[1]]}"
+                if any(recorded.get(k) != ours[k] for k in counts)
+                else "as many examples, but other images or labels, or in another order"
+            )
+            raise CheckpointError(
+                f"{path} was trained on other data than {data.description} gives (the "
+                f"checkpoint records {differs}): its data was given in Python "
+                "(hopjax.train.train(data=...)), or was other files under that name. "
+                "Evaluate it on its own data in Python: config, _, model = "
+                "hopjax.train.load_trained_model(path), then hopjax.train.evaluate(model, "
+                "test_images, test_labels, config.solve_options(backward=False))."
+            )
+    return data.subset(config.train_examples, config.test_examples)
+
+
+def _checkpoint_file(where: str, path) -> pathlib.Path:
+    """`path` as a checkpoint file: `checkpoint.eqx` in it if it is a directory."""
+    path = check_path(f"{where}: path", path)
+    return path / CHECKPOINT if path.is_dir() else path
