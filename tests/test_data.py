@@ -142,6 +142,15 @@ def test_load_dataset_from_idx_directory(tmp_path, monkeypatch):
         load_dataset("emnist-mnist", source="idx")  # no offline source: --data-dir only
     with pytest.raises(DatasetNotFoundError, match="--data-dir|apt-get"):
         load_dataset("mnist", data_dir=tmp_path / "empty")
+    # a directory that is not there, or a file, is named as such (was "No ... in DIR" only)
+    with pytest.raises(DatasetNotFoundError, match=r"ubyte\[\.gz\] in .*empty: there is no such directory\. "):
+        load_dataset("mnist", data_dir=tmp_path / "empty")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(DatasetNotFoundError, match=r"ubyte\[\.gz\] in .*file: it is a file, not a directory\. "):
+        load_dataset("mnist", data_dir=tmp_path / "file")
+    (tmp_path / "dir").mkdir()
+    with pytest.raises(DatasetNotFoundError, match=r"ubyte\[\.gz\] in \S*dir\. Get MNIST"):
+        load_dataset("mnist", data_dir=tmp_path / "dir")
 
 
 def test_load_dataset_reads_hopjax_data_dir(tmp_path, monkeypatch):

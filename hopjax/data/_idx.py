@@ -111,9 +111,9 @@ def load_idx_split(
         for name in (f"{prefix}-{kind}-ubyte.gz", f"{prefix}-{kind}-ubyte"):
             if (directory / name).exists():
                 return directory / name
-        raise DatasetNotFoundError(
-            f"No {prefix}-{kind}-ubyte[.gz] in {directory}. " + how_to_get()
-        )
+        why = ("" if directory.is_dir() else ": it is a file, not a directory" if directory.exists()
+               else ": there is no such directory")
+        raise DatasetNotFoundError(f"No {prefix}-{kind}-ubyte[.gz] in {directory}{why}. " + how_to_get())
 
     images_file, labels_file = find("images-idx3"), find("labels-idx1")
     images, labels = read_idx(images_file), read_idx(labels_file)
