@@ -390,6 +390,11 @@ def check_tolerances(name: str, rtol: float, atol: float) -> None:
             )
     if rtol == 0 and atol == 0:
         raise ValueError(f"{name} needs rtol > 0 or atol > 0; both are zero.")
+    if rtol >= 1:
+        raise ValueError(
+            f"{name} needs rtol below 1, got {describe_number(rtol)}: a relative tolerance of "
+            "1 or more accepts an error as large as the value itself."
+        )
 
 
 def check_damping(name: str, damping: float) -> None:

@@ -121,8 +121,8 @@ def solve(
         record (other Optimistix solvers do not, and are refused). Their own `damping`
         must be 0 here: damp the map with `damping` instead.
     - `rtol`: tolerance of the papers' test $\lVert F_n - F_{n-1}\rVert_2 <
-        \text{rtol}\,\lVert F_n\rVert_2$; given, it replaces the solver's own `rtol`;
-        `None` (default) keeps the solver's (1e-4 unless set, the papers' value).
+        \text{rtol}\,\lVert F_n\rVert_2$, in $[0, 1)$; given, it replaces the solver's
+        own `rtol`; `None` (default) keeps the solver's (1e-4 unless set, the papers' value).
     - `max_steps`: the most map evaluations per sample.
     - `damping`: map-level damping $\beta$, iterating
         $s \leftarrow \beta s + (1 - \beta) f(s)$ (forward Euler with step
@@ -181,7 +181,7 @@ def solve(
     if rtol is not None:
         check_tolerances("solve", rtol, solver.atol)
         solver = eqx.tree_at(lambda s: s.rtol, solver, float(rtol))
-    max_steps = check_positive_int("max_steps", max_steps)
+    max_steps = check_positive_int("solve: max_steps", max_steps)
     for name, flag in (("throw", throw), ("trace", trace), ("early_stop", early_stop)):
         check_flag(f"solve: {name}", flag)
     x = check_input("solve", model, x)
