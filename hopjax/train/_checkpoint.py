@@ -4,7 +4,9 @@ File layout: one JSON header line (format, settings, epoch, and the data's
 fingerprint) followed by
 Equinox's `tree_serialise_leaves` of `(model, opt_state, data_key_data)`. Loading
 rebuilds the pytree structure from the settings, so a checkpoint written for other
-settings, or a damaged file, is reported instead of loaded.
+settings, or a damaged file, is reported instead of loaded. A trained run is read back
+for evaluation as its model (`load_trained_model`) and its own data (`load_run_data`,
+checked against the recorded fingerprint).
 """
 
 import contextlib
