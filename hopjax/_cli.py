@@ -234,6 +234,8 @@ def _evaluate(args, parser) -> int:
         parser.error(f"--json {args.json}: its directory does not exist.")
     if args.json and pathlib.Path(args.json).is_dir():
         parser.error(f"--json {args.json} is a directory; give a file name.")
+    if args.batch_size < 1:  # before the checkpoint and the data are loaded
+        parser.error(f"--batch-size must be a positive integer, got {args.batch_size}.")
     config, epoch, model = load_trained_model(args.checkpoint, **_given(args, _EVALUATE_SETTINGS))
     # the test split is used; the run's own data, checked
     data = load_run_data(args.checkpoint, dataclasses.replace(config, train_examples=1))

@@ -242,10 +242,12 @@ def test_evaluate_reports_bad_arguments(data_dir, tmp_path, capsys):
     for argv, message in [
         (["--test-examples", "0"], "test_examples must be a positive integer, got 0"),
         (["--test-examples", "-3"], "test_examples must be a positive integer, got -3"),
-        (["--batch-size", "0"], "batch_size must be a positive integer, got 0"),
     ]:
         assert main(["evaluate", out, "--no-progress", *argv]) == 1
         assert f"hopjax evaluate: error: {message}" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # by the command line, before anything is loaded
+        main(["evaluate", out, "--no-progress", "--batch-size", "0"])
+    assert "hopjax evaluate: error: --batch-size must be a positive integer, got 0." in capsys.readouterr().err
     with pytest.raises(SystemExit):  # before the evaluation runs, not after
         main(["evaluate", out, "--json", str(tmp_path / "nowhere" / "report.json")])
     assert "its directory does not exist" in capsys.readouterr().err

@@ -345,7 +345,7 @@ def test_evaluate_takes_jax_arrays_and_bfloat16_images():
     # 8-bit or centred pixels were taken silently (the input activation saturates)
     (dict(images=lambda x: 255 * x), ValueError, r"evaluate images must be pixels scaled to \[0, 1\], .*divide 8-bit"),
     (dict(images=lambda x: x - 0.5), ValueError, r"evaluate images must be pixels scaled .*, got values from -0.4"),
-    (dict(batch_size=True), ValueError, "batch_size must be a positive integer, got True"),
+    (dict(batch_size=True), ValueError, "evaluate: batch_size must be a positive integer, got True"),
     (dict(model=None), TypeError, "evaluate: model must be a hopjax.HAM or hopjax.CHN, got NoneType"),
     (dict(progress="no"), TypeError, "evaluate: progress must be True or False, got 'no'"),
     # was "solve: trace ...", and trace=True in solve_options was silently overridden

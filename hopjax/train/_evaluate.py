@@ -102,7 +102,7 @@ def evaluate(
         )
     images, labels = check_split("evaluate", images, labels)
     check_labels_fit(model.layer_sizes[-1], labels)
-    batch_size = check_positive_int("batch_size", batch_size)
+    batch_size = check_positive_int("evaluate: batch_size", batch_size)
     n = len(images)
     options = {**solve_options, "trace": trace}
     batch_size = min(batch_size, n)
