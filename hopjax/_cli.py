@@ -84,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true", help="continue the run in --out; "
                        "settings not given are the run's own")
     train.add_argument("--stop-after", type=int, help="stop after N epochs in this call")
-    train.add_argument("--no-progress", action="store_true", help="no progress bars")
+    train.add_argument("--no-progress", action="store_true", help="a line per epoch, no bars (for logs)")
 
     evaluate = commands.add_parser("evaluate", help="test accuracy and iterations to convergence of a checkpoint")
     evaluate.add_argument("checkpoint", help="a checkpoint.eqx, or the run directory holding it")
@@ -170,10 +170,18 @@ def _train(args, parser) -> int:
             config = TrainConfig.from_dict({**saved, **given})
         except ValueError as error:
             parser.error(str(error))
+    def print_epoch(record):  # with --no-progress, a line per epoch instead of the bars
+        print(
+            f"epoch {record['epoch']}/{config.epochs}: train loss {record['train_loss']:.4f}, "
+            f"test accuracy {record['test_accuracy']:.4f}, iterations "
+            f"{record['test_paper_iterations']:.2f} (papers' count), "
+            f"{record['train_time_s']:.1f} s training", flush=True,
+        )
+
     try:
         _, history = train(
             config, out, resume=args.resume, stop_after=args.stop_after,
-            progress=not args.no_progress,
+            progress=not args.no_progress, on_epoch_end=print_epoch if args.no_progress else None,
         )
     except KeyboardInterrupt:  # Ctrl-C: say what was kept, not a page of traceback
         print(f"\nhopjax train: interrupted; {_kept(checkpoint)}", file=sys.stderr)

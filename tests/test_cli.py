@@ -2,6 +2,7 @@
 
 import importlib.metadata
 import json
+import re
 import subprocess
 import sys
 
@@ -30,14 +31,18 @@ def test_train_resume_evaluate(data_dir, tmp_path, capsys):
     out = str(tmp_path / "run")
     args = ["train", *TINY, "--data-dir", data_dir, "--epochs", "2", "--out", out]
     assert main([*args, "--stop-after", "1"]) == 0
-    assert "epoch 1/2: test accuracy" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "epoch 1/2: test accuracy" in printed  # the summary
+    # and, with --no-progress, a line as each epoch ends (there was none before the summary)
+    assert re.match(r"epoch 1/2: train loss \d\.\d{4}, test accuracy \d\.\d{4}, iterations "
+                    r"\d+\.\d\d \(papers' count\), \d+\.\d s training\n", printed)
     resume = ["train", "--out", out, "--resume", "--no-progress"]
     assert main([*resume, "--epochs", "3"]) == 1  # a setting given must match the run's
     said = capsys.readouterr().err
     assert "other settings (epochs: 2 vs 3)" in said
     assert "so a run cannot be extended to more epochs" in said  # why epochs must match
     assert main(resume) == 0  # the settings not given are the run's own
-    assert "epoch 2/2" in capsys.readouterr().out
+    assert capsys.readouterr().out.startswith("epoch 2/2: train loss")
     assert len((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()) == 2
     report = tmp_path / "report.json"
     assert main(["evaluate", out, "--json", str(report), "--no-progress"]) == 0
