@@ -211,7 +211,8 @@ def command_line() -> argparse.ArgumentParser:
     parser.add_argument("--jobs", type=positive_int, default=1, metavar="N",
                         help="train N runs at once, in N worker processes: on a CPU each "
                         "pinned to one core (give N = the cores), on a GPU sharing it")
-    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bars: a line as each run finishes (for logs)")
     return parser
 
 
@@ -251,6 +252,12 @@ def reproduce(args, out: pathlib.Path, runs_dir: str):
     for job, outcome in tqdm(run_all(jobs, args, data), total=len(jobs), desc="table 2",
                              unit="run", disable=args.no_progress):
         done[job] = outcome
+        if args.no_progress:  # a line per run instead of the bar, for logs
+            run = outcome[0]
+            print(f"run {len(done)}/{len(jobs)} {'-'.join(map(str, job[:2]))}-seed{job[2]}: "
+                  f"test accuracy {100 * run['test_accuracy']:.2f} %, iterations "
+                  f"{run['paper_iterations']:.2f} (papers' count), {run['train_time_s']:.0f} s "
+                  "training", flush=True)
     runs, traces = [done[job][0] for job in jobs], {}
     for job in jobs:  # row x variant: its seeds' trajectories, in seed order
         traces.setdefault(job[:2], []).append(done[job][1])

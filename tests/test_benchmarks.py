@@ -44,6 +44,11 @@ def test_table2_script_writes_table_json_and_figures(tmp_path):
         "--out", out, "--no-progress",
     )
     assert "| 3 | HAM-EO-DEQ |" in stdout
+    # with --no-progress, a line as each run finishes (nothing was printed until the table)
+    assert re.findall(r"run (\d)/4 (\S+): test accuracy \d+\.\d\d %, iterations \d+\.\d\d "
+                      r"\(papers' count\), \d+ s training\n", stdout) == [
+        ("1", "ham3-sync-picard-seed0"), ("2", "ham3-sync-picard-seed1"),
+        ("3", "ham3-eo-anderson-seed0"), ("4", "ham3-eo-anderson-seed1")]
     record = json.loads(out.with_suffix(".json").read_text())
     assert [(r["row"], r["variant"]) for r in record["table"]] == [
         ("ham3", "sync-picard"), ("ham3", "eo-anderson")]
