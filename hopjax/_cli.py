@@ -2,8 +2,10 @@
 only (the work is in `hopjax.train` and `hopjax.data`)."""
 
 import argparse
+import contextlib
 import dataclasses
 import json
+import os
 import pathlib
 import sys
 
@@ -281,6 +283,10 @@ def main(argv: list[str] | None = None) -> int:
     command = {"train": _train, "evaluate": _evaluate, "download": _download}[args.command]
     try:
         return command(args, args.command_parser)
+    except BrokenPipeError:  # the output's reader stopped (`| head`): end quietly, as Unix tools do
+        with contextlib.suppress(OSError, ValueError):  # no second error when Python flushes at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as a shell reports a tool that SIGPIPE ended
     except (ValueError, OSError) as error:  # bad settings, data, checkpoint or directory
         print(f"hopjax {args.command}: error: {error}", file=sys.stderr)
         return 1

@@ -168,6 +168,18 @@ def test_an_interrupted_evaluate_or_download_says_nothing_was_written(data_dir, 
     assert capsys.readouterr().err == "\nhopjax download: interrupted; nothing was written.\n"
 
 
+def test_a_closed_output_pipe_ends_quietly(data_dir, tmp_path, capsys, monkeypatch):
+    # `hopjax train ... | head -1` printed "hopjax train: error: [Errno 32] Broken pipe"
+    import hopjax.train
+
+    def reader_gone(*args, **kwargs):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(hopjax.train, "train", reader_gone)
+    assert main(["train", *TINY, "--data-dir", data_dir, "--out", str(tmp_path / "run")]) == 141
+    assert capsys.readouterr().err == ""
+
+
 def test_train_says_when_adjoints_did_not_converge(data_dir, tmp_path, capsys):
     out = tmp_path / "run"
     args = ["train", *TINY, "--data-dir", data_dir, "--epochs", "1", "--out", str(out)]
