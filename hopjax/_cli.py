@@ -172,18 +172,12 @@ def _train(args, parser) -> int:
             config = TrainConfig.from_dict({**saved, **given})
         except ValueError as error:
             parser.error(str(error))
-    def print_epoch(record):  # with --no-progress, a line per epoch instead of the bars
-        print(
-            f"epoch {record['epoch']}/{config.epochs}: train loss {record['train_loss']:.4f}, "
-            f"test accuracy {record['test_accuracy']:.4f}, iterations "
-            f"{record['test_paper_iterations']:.2f} (papers' count), "
-            f"{record['train_time_s']:.1f} s training", flush=True,
-        )
-
+    print_epoch = lambda record: print(_epoch_line(record, config.epochs), flush=True)
     try:
         _, history = train(
             config, out, resume=args.resume, stop_after=args.stop_after,
-            progress=not args.no_progress, on_epoch_end=print_epoch if args.no_progress else None,
+            progress=not args.no_progress,
+            on_epoch_end=print_epoch if args.no_progress else None,  # a line, not the bars
         )
     except KeyboardInterrupt:  # Ctrl-C: say what was kept, not a page of traceback
         print(f"\nhopjax train: interrupted; {_kept(checkpoint)}", file=sys.stderr)
@@ -202,6 +196,16 @@ def _train(args, parser) -> int:
                 "training samples (train_adjoint_not_converged in metrics.jsonl)"
             )
     return 0
+
+
+def _epoch_line(record: dict, epochs: int) -> str:
+    """How an epoch went, in one line (`hopjax train --no-progress` prints it)."""
+    return (
+        f"epoch {record['epoch']}/{epochs}: train loss {record['train_loss']:.4f}, "
+        f"test accuracy {record['test_accuracy']:.4f}, iterations "
+        f"{record['test_paper_iterations']:.2f} (papers' count), "
+        f"{record['train_time_s']:.1f} s training"
+    )
 
 
 def _kept(checkpoint: pathlib.Path) -> str:
