@@ -302,9 +302,12 @@ def check_states(name: str, model: "AbstractHopfieldNetwork", x: Array, states) 
             )
         wanted = x.shape[:-1] + (width,)
         if jnp.shape(state) != wanted:
+            one_for_all = x.ndim == 2 and jnp.shape(state) == (width,)
             raise ValueError(
                 f"{name}: state {layer} must have shape {wanted} ({width} units"
                 f"{', batched like x' if x.ndim == 2 else ''}), got {jnp.shape(state)}."
+                + (f" For the same state in every sample, give jnp.broadcast_to(state, {wanted})."
+                   if one_for_all else "")
             )
     return states
 

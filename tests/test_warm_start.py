@@ -136,6 +136,10 @@ def test_a_bad_start_is_named(getkey):
     cases = [
         (good[:1], ValueError, r"solve: init needs one state per state layer \(2\)"),
         ((good[0], good[1][0]), ValueError, r"solve: init: state 2 must have shape \(2, 4\) \(4 units, batched like x"),
+        # one sample's state for a batch: the message says how to start every sample there
+        ((good[0], good[1][0]), ValueError, r"got \(4,\)\. For the same state in every sample, give "
+         r"jnp\.broadcast_to\(state, \(2, 4\)\)\.$"),
+        ((good[0], good[1][:, :3]), ValueError, r"got \(2, 3\)\.$"),  # no such advice here
         ((None, good[1]), ValueError, "solve: init needs every layer's state, but state 1 is None"),
         ((good[0], jnp.ones((2, 4), int)), TypeError, "solve: init's state 2 must be floating point, got dtype int"),
         (nan_start, ValueError, "The initial states init contains NaN or Inf"),
