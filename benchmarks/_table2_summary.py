@@ -22,6 +22,11 @@ def run_key(run):
     return run["row"], run["variant"], run["seed"]
 
 
+def run_name(run) -> str:
+    """A run record's name in messages, e.g. `ham3-eo-anderson-seed0`."""
+    return f"{run['row']}-{run['variant']}-seed{run['seed']}"
+
+
 def results_runs(path, what=""):
     """The run records of a table2.py results file (<out>.json); a missing or foreign file
     is an error that names it (after `what`, e.g. the option that named it)."""
@@ -62,8 +67,7 @@ def machines_markdown(runs):
     from several."""
     by_machine = {}
     for run in runs:
-        by_machine.setdefault(machine_name(run.get("machine")), []).append(
-            f"{run['row']}-{run['variant']}-seed{run['seed']}")
+        by_machine.setdefault(machine_name(run.get("machine")), []).append(run_name(run))
     if len(by_machine) == 1:
         return f"Every run on: {next(iter(by_machine))}."
     return "Runs by machine: " + "; ".join(

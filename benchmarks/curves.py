@@ -20,7 +20,7 @@ from hopjax.train import TrainConfig
 from _options import out_path
 from _table2_figures import curve_groups, curves_figure, gradient
 from _table2_rows import ROWS, VARIANTS
-from _table2_summary import results_runs, speedup, summarise
+from _table2_summary import results_runs, run_name, speedup, summarise
 
 
 def figure_out(parser: argparse.ArgumentParser, out: pathlib.Path) -> pathlib.Path:
@@ -83,7 +83,7 @@ def main():
     runs = []
     for path in args.results:
         found = results_runs(path)
-        missing = [f"{r['row']}-{r['variant']}-seed{r['seed']}" for r in found if "by_epoch" not in r]
+        missing = [run_name(r) for r in found if "by_epoch" not in r]
         if missing:
             raise SystemExit(f"{path}: runs without per-epoch records (older table2.py): {missing}")
         runs += [r for r in found if (args.rows is None or r["row"] in args.rows)

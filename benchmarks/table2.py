@@ -43,7 +43,7 @@ from _options import beside, interrupt_says, load_or_exit, once_each, positive_i
 from _table2_figures import curves_figure, figures
 from _table2_pool import run_parallel
 from _table2_rows import PAPER_EPOCHS, ROWS, VARIANTS
-from _table2_summary import aggregate, markdown, results_runs, run_key, table_order
+from _table2_summary import aggregate, markdown, results_runs, run_key, run_name, table_order
 
 
 RESULTS = pathlib.Path(__file__).parent / "results"
@@ -254,7 +254,7 @@ def reproduce(args, out: pathlib.Path, runs_dir: str):
         done[job] = outcome
         if args.no_progress:  # a line per run instead of the bar, for logs
             run = outcome[0]
-            print(f"run {len(done)}/{len(jobs)} {'-'.join(map(str, job[:2]))}-seed{job[2]}: "
+            print(f"run {len(done)}/{len(jobs)} {run_name(run)}: "
                   f"test accuracy {100 * run['test_accuracy']:.2f} %, iterations "
                   f"{run['paper_iterations']:.2f} (papers' count), {run['train_time_s']:.0f} s "
                   "training", flush=True)
@@ -271,7 +271,7 @@ def reproduce(args, out: pathlib.Path, runs_dir: str):
     curved = [r for r in runs if "by_epoch" in r]  # results files older than 2026-11-30 lack it
     if len(curved) < len(runs):
         print("no learning curves recorded (older table2.py) for: " + ", ".join(
-            f"{r['row']}-{r['variant']}-seed{r['seed']}" for r in runs if "by_epoch" not in r))
+            run_name(r) for r in runs if "by_epoch" not in r))
     if curved:
         pngs.append(curves_figure(curved, beside(out, "-curves.png")))
     record = {
