@@ -36,8 +36,9 @@ case "${1:-}" in
         ensure_fashion_mnist || echo "no Fashion-MNIST: the notebook and real-data tests will skip" >&2
         ensure_mnist || echo "no MNIST: the real-MNIST test will skip" >&2
         # Two worker processes (pytest-xdist): much of the suite is XLA compiling, on one
-        # thread, so on 2 cores it takes 10-12 min instead of 14-15. HOPJAX_TEST_WORKERS=0
-        # runs it in this process; a -n given here wins.
+        # thread (the processes share their compiled programs: tests/conftest.py); on 2
+        # cores it takes about 11 min. HOPJAX_TEST_WORKERS=0 runs it in this process; a
+        # -n given here wins.
         exec "$venv/bin/python" -m pytest -n "${HOPJAX_TEST_WORKERS:-2}" "$@"
         ;;
     benchmark)
