@@ -17,7 +17,7 @@ import pathlib
 
 from hopjax.train import TrainConfig
 
-from _options import out_path
+from _options import interrupt_says, out_path
 from _table2_figures import curve_groups, curves_figure, gradient
 from _table2_rows import ROWS, VARIANTS
 from _table2_summary import results_runs, run_name, speedup, summarise
@@ -80,6 +80,15 @@ def main():
                         help="the PNG to write (the table goes to the same name with .md)")
     args = parser.parse_args()
     args.out = figure_out(parser, args.out)
+    written = []
+    with interrupt_says(lambda: f"{written[0]} was written, {args.out.with_suffix('.md')} was not"
+                        if written else "nothing was written"):
+        draw_and_tabulate(args, written)
+
+
+def draw_and_tabulate(args, written):
+    """The figure and the table of `args.results`' runs; `written` gets the figure's path
+    once it is written (for Ctrl-C to say so)."""
     runs = []
     for path in args.results:
         found = results_runs(path)
@@ -90,7 +99,8 @@ def main():
                  and (args.variants is None or r["variant"] in args.variants)]
     if not runs:
         raise SystemExit("no runs to draw: check the files and --rows / --variants.")
-    print(f"wrote {curves_figure(runs, args.out)} ({len(runs)} runs):")
+    written.append(curves_figure(runs, args.out))
+    print(f"wrote {written[0]} ({len(runs)} runs):")
     for name, group in curve_groups(runs):
         print(f"  {name}: seeds {', '.join(str(r['seed']) for r in group)}")
     table = comparison(runs)

@@ -208,8 +208,9 @@ def ctrl_c_in_progress(count):
 
 
 def test_benchmark_scripts_interrupted_say_what_is_kept(tmp_path, monkeypatch, capsys):
-    # before 2026-12-06 Ctrl-C in them printed a page of JAX traceback, and not whether the
-    # rows measured so far (speed.py, backward.py rewrite their JSON as they go) were kept
+    # before 2026-12-06 Ctrl-C in them printed a page of JAX traceback (curves.py, one of
+    # matplotlib), and not whether the rows measured so far (speed.py, backward.py rewrite
+    # their JSON as they go) were kept
     data = write_mnist_like(tmp_path / "idx", 16, 8)
     speed = ["--rows", "ham3 eo-anderson", "ham3 sync-picard", "--batches", "4", "--train-batches",
              "4", "--repeats", "1", "--data-dir", data, "--out", tmp_path / "s.json"]
@@ -243,6 +244,19 @@ def test_benchmark_scripts_interrupted_say_what_is_kept(tmp_path, monkeypatch, c
         130, f"\nstability.py: interrupted; nothing was written ({tmp_path / 'st.md'} and .json "
         "are written when every run is analysed).\n")
     assert not (tmp_path / "i.json").exists() and not (tmp_path / "st.md").exists()
+
+    by_epoch = {"test_accuracy": [0.7], "test_paper_iterations": [9.0], "train_loss": [0.2]}
+    results = tmp_path / "t2.json"
+    results.write_text(json.dumps({"runs": [
+        {"row": "ham3", "variant": variant, "seed": 0, "by_epoch": by_epoch,
+         "config": {"backward": "rbp-unrolled"}}
+        for variant in ("sync-picard", "eo-anderson")]}))
+    curves = [results, "--out", tmp_path / "c.png"]
+    assert interrupted_main("curves", curves, monkeypatch, capsys, curves_figure=ctrl_c_after(0, None)) == (
+        130, "\ncurves.py: interrupted; nothing was written.\n")
+    assert interrupted_main("curves", curves, monkeypatch, capsys, comparison=ctrl_c_after(0, None)) == (
+        130, f"\ncurves.py: interrupted; {tmp_path / 'c.png'} was written, {tmp_path / 'c.md'} was not.\n")
+    assert (tmp_path / "c.png").exists() and not (tmp_path / "c.md").exists()
 
 
 def test_table2_quick_settings_stand_for_the_options_not_given():
