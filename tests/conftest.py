@@ -1,4 +1,5 @@
 import gc
+import importlib.util
 import os
 import shutil
 import tempfile
@@ -20,9 +21,10 @@ def _share_compiled_programs() -> str | None:
     scans on every write, and the suite was hardly faster than without the cache.
     Set as environment variables, before JAX is imported, so that the processes
     started later inherit them. A size limit turns on JAX's file lock (`filelock`),
-    so that no process reads an entry another is still writing.
+    so that no process reads an entry another is still writing; without `filelock`
+    (the dev extra has it) the cache stays off.
     """
-    if "JAX_COMPILATION_CACHE_DIR" in os.environ:
+    if "JAX_COMPILATION_CACHE_DIR" in os.environ or importlib.util.find_spec("filelock") is None:
         return None
     directory = tempfile.mkdtemp(prefix="hopjax-tests-xla-cache-")
     os.environ["JAX_COMPILATION_CACHE_DIR"] = directory
