@@ -185,6 +185,14 @@ def interrupted_main(script, argv, monkeypatch, capsys, **stand_ins):
     pytest.fail(f"{script}.py ended normally")
 
 
+def curve_run(row, variant, seed, by_epoch, steps=None):
+    """A table2.py run record holding what the learning-curve figure and table read:
+    trained with the default backward mode (unrolled recurrent backprop), its number of
+    steps `steps` where given."""
+    return {"row": row, "variant": variant, "seed": seed, "by_epoch": by_epoch,
+            "config": {"backward": "rbp-unrolled", "backward_steps": steps}}
+
+
 def ctrl_c():
     raise KeyboardInterrupt
 
@@ -248,9 +256,7 @@ def test_benchmark_scripts_interrupted_say_what_is_kept(tmp_path, monkeypatch, c
     by_epoch = {"test_accuracy": [0.7], "test_paper_iterations": [9.0], "train_loss": [0.2]}
     results = tmp_path / "t2.json"
     results.write_text(json.dumps({"runs": [
-        {"row": "ham3", "variant": variant, "seed": 0, "by_epoch": by_epoch,
-         "config": {"backward": "rbp-unrolled"}}
-        for variant in ("sync-picard", "eo-anderson")]}))
+        curve_run("ham3", variant, 0, by_epoch) for variant in ("sync-picard", "eo-anderson")]}))
     curves = [results, "--out", tmp_path / "c.png"]
     assert interrupted_main("curves", curves, monkeypatch, capsys, curves_figure=ctrl_c_after(0, None)) == (
         130, "\ncurves.py: interrupted; nothing was written.\n")
@@ -395,14 +401,11 @@ def test_curves_figure_has_a_row_per_network_and_a_colour_per_variant(tmp_path):
     by_epoch = {"test_accuracy": [0.7, 0.8], "test_paper_iterations": [9.0, 8.0],
                 "train_loss": [0.2, 0.1]}
 
-    def run(row, variant, seed, steps=None):
-        return {"row": row, "variant": variant, "seed": seed, "by_epoch": by_epoch,
-                "config": {"backward": "rbp-unrolled", "backward_steps": steps}}
-
-    runs = [run("chn3", "eo-picard", 0), run("ham7", "sync-picard", 0),
-            run("ham7", "eo-anderson", 0), run("ham7", "eo-anderson", 0, steps=12),
-            run("ham3", "eo-anderson", 1), run("ham3", "eo-anderson", 2),
-            run("ham3", "sync-picard", 0)]
+    runs = [curve_run("chn3", "eo-picard", 0, by_epoch), curve_run("ham7", "sync-picard", 0, by_epoch),
+            curve_run("ham7", "eo-anderson", 0, by_epoch),
+            curve_run("ham7", "eo-anderson", 0, by_epoch, steps=12),
+            curve_run("ham3", "eo-anderson", 1, by_epoch), curve_run("ham3", "eo-anderson", 2, by_epoch),
+            curve_run("ham3", "sync-picard", 0, by_epoch)]
     panels = figures.curve_panels(runs)
     assert [row for row, _ in panels] == ["ham3", "ham7", "chn3"]  # Table 2's order
     drawn = {row: [(len(group), group[0]["variant"], options["color"], options["linestyle"])
@@ -429,8 +432,7 @@ def test_curves_figure_draws_the_mean_of_several_seeds_over_their_own_curves(tmp
     def run(seed, epochs=4):
         by_epoch = dict(zip(["test_accuracy", "test_paper_iterations", "train_loss"],
                             curves[seed, :, :epochs].tolist()))
-        return {"row": "ham5", "variant": "eo-anderson", "seed": seed, "by_epoch": by_epoch,
-                "config": {"backward": "rbp-unrolled", "backward_steps": None}}
+        return curve_run("ham5", "eo-anderson", seed, by_epoch)
 
     group = [run(0), run(1), run(2, epochs=3)]  # the mean covers the epochs all seeds have
     mean = figures.seed_mean(group)
