@@ -2,10 +2,13 @@
 count is refused by argparse, naming the option, before anything is loaded or trained;
 a results path made ready before the work whose results it will hold; and a missing
 data set or an unreadable checkpoint reported as one message that says what is wrong,
-not as a traceback; and Ctrl-C answered by what of the work is kept, not by a traceback."""
+not as a traceback; Ctrl-C answered by what of the work is kept, not by a traceback; and
+results files replaced whole, so that Ctrl-C or a crash while one is written never leaves
+it half-written."""
 
 import argparse
 import contextlib
+import os
 import pathlib
 import sys
 from collections.abc import Callable, Iterator
@@ -102,3 +105,23 @@ def interrupt_says(kept: Callable[[], str]) -> Iterator[None]:
     except KeyboardInterrupt:
         print(f"\n{script_name()}: interrupted; {kept()}.", file=sys.stderr)
         raise SystemExit(130) from None
+
+
+@contextlib.contextmanager
+def replacing(path: pathlib.Path) -> Iterator[pathlib.Path]:
+    """A scratch file beside `path` for the block to write (`r.partial.png` for `r.png`:
+    the same ending, so matplotlib still knows the format), renamed over `path` in one
+    step when the block ends. Ctrl-C or an error before then leaves `path` as it was (the
+    previous results, or no file), never half-written, and the scratch file removed."""
+    scratch = path.with_name(f"{path.stem}.partial{path.suffix}")
+    try:
+        yield scratch
+        os.replace(scratch, path)
+    finally:
+        scratch.unlink(missing_ok=True)
+
+
+def write_whole(path: pathlib.Path, text: str) -> None:
+    """Write `text` to `path`, `replacing` it whole."""
+    with replacing(path) as scratch:
+        scratch.write_text(text)

@@ -6,7 +6,7 @@ import numpy as np
 import hopjax as hj
 import hopjax.plot
 
-from _options import beside
+from _options import beside, replacing
 from _table2_rows import label, ROWS, VARIANTS
 
 
@@ -18,6 +18,15 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def _save(plt, fig, path):
+    """Save `fig` as the PNG `path`, replaced whole (Ctrl-C while it is drawn leaves the
+    previous file, or none), and close it; returns `path`."""
+    with replacing(path) as scratch:
+        fig.savefig(scratch, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def figures(traces, out):
@@ -41,10 +50,7 @@ def figures(traces, out):
                     continue
                 title = f"{label(row, variant)} ({row[-1]} layers)"
                 hj.plot.residual_heatmap(ax, traces[(row, variant)], title=title)
-        path = beside(out, f"-{name}.png")
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        written.append(path)
+        written.append(_save(plt, fig, beside(out, f"-{name}.png")))
     return written
 
 
@@ -123,6 +129,4 @@ def curves_figure(runs, path):
                                     label=f"{name}, mean of seeds {seeds}")
         row_axes[1].set_title(f"{ROWS[row][0].upper()}, {row[-1]} layers")
         row_axes[2].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))  # beside
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)

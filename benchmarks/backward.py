@@ -48,7 +48,7 @@ from hopjax.data import DEBIAN_FASHION_MNIST, load_idx_split
 from hopjax.train import loss_and_accuracy, TrainConfig
 
 from _machine import machine
-from _options import beside, interrupt_says, load_or_exit, once_each, positive_int, results_base, seed_int
+from _options import beside, interrupt_says, load_or_exit, once_each, positive_int, results_base, seed_int, write_whole
 from _table2_rows import ROWS
 from _timing import median_time
 
@@ -176,10 +176,10 @@ def main():
             config = TrainConfig(model=ROWS[row][0], layer_sizes=ROWS[row][1], seed=args.seed)
             model = config.make_model(config.keys()[0])  # as `hopjax train` initialises it
             results += compare(row, update, model, x, labels, args, progress)
-            beside(out, ".json").write_text(json.dumps(dict(record, results=results), indent=1) + "\n")
+            write_whole(beside(out, ".json"), json.dumps(dict(record, results=results), indent=1) + "\n")
     table = markdown(results, int(x.shape[0]))
     print(table, end="")
-    beside(out, ".md").write_text(table)
+    write_whole(beside(out, ".md"), table)
     print(f"wrote {beside(out, '.md')} and .json")
 
 

@@ -17,7 +17,7 @@ import pathlib
 
 from hopjax.train import TrainConfig
 
-from _options import interrupt_says, out_path
+from _options import interrupt_says, out_path, write_whole
 from _table2_figures import curve_groups, curves_figure, gradient
 from _table2_rows import ROWS, VARIANTS
 from _table2_summary import results_runs, run_name, speedup, summarise
@@ -104,8 +104,8 @@ def draw_and_tabulate(args, written):
     for name, group in curve_groups(runs):
         print(f"  {name}: seeds {', '.join(str(r['seed']) for r in group)}")
     table = comparison(runs)
-    args.out.with_suffix(".md").write_text(
-        "Compared: " + ", ".join(str(p) for p in args.results) + "\n\n" + table)
+    write_whole(args.out.with_suffix(".md"),
+                "Compared: " + ", ".join(str(p) for p in args.results) + "\n\n" + table)
     print(f"\n{table}\nwrote {args.out.with_suffix('.md')}")
 
 

@@ -28,7 +28,7 @@ import hopjax as hj
 from hopjax.data import DEBIAN_FASHION_MNIST, load_idx_split
 
 from _machine import machine
-from _options import interrupt_says, load_or_exit, once_each, out_path, positive_int, seed_int
+from _options import interrupt_says, load_or_exit, once_each, out_path, positive_int, seed_int, write_whole
 
 
 NETWORKS = {
@@ -132,7 +132,7 @@ def measure(args, out):
         "note": "networks at the papers' initialisation (untrained, from the seed); each row "
                 "solves the first `samples` test images of the data directory",
     }
-    out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+    write_whole(out, json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
     print(f"\nwrote {out}")
 
 

@@ -33,7 +33,7 @@ from hopjax.data import DEBIAN_FASHION_MNIST, load_idx_split
 from hopjax.train import make_train_step, TrainConfig
 
 from _machine import machine
-from _options import interrupt_says, load_or_exit, once_each, out_path, positive_int
+from _options import interrupt_says, load_or_exit, once_each, out_path, positive_int, write_whole
 from _table2_rows import ROWS, VARIANTS
 from _timing import median_time
 
@@ -204,7 +204,7 @@ def measure(args, batches, out, rows):
                     row["papers_code_h100_train_step_ms"] = reference_ms[2]
                 rows.append(row)
                 # Rewritten after every row: a run cut short keeps the rows it measured.
-                out.write_text(json.dumps(dict(record, rows=rows), indent=1) + "\n")
+                write_whole(out, json.dumps(dict(record, rows=rows), indent=1) + "\n")
 
 
 if __name__ == "__main__":

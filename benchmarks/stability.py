@@ -32,7 +32,7 @@ import hopjax as hj
 from hopjax.train import load_run_data, load_trained_model, loss_and_accuracy
 
 from _machine import machine
-from _options import beside, interrupt_says, load_or_exit, positive_int, results_base
+from _options import beside, interrupt_says, load_or_exit, positive_int, results_base, write_whole
 
 
 RESULTS = pathlib.Path(__file__).parent / "results"
@@ -140,9 +140,9 @@ def main():
             list(zip(args.runs, loaded)), desc="runs", unit="run")]
     table = markdown(results, args.steps)
     print(table, end="")
-    beside(args.out, ".md").write_text(table)
-    beside(args.out, ".json").write_text(
-        json.dumps({"backend": jax.default_backend(), "machine": machine(), "results": results}, indent=2) + "\n")
+    write_whole(beside(args.out, ".md"), table)
+    write_whole(beside(args.out, ".json"), json.dumps(
+        {"backend": jax.default_backend(), "machine": machine(), "results": results}, indent=2) + "\n")
     print(f"wrote {beside(args.out, '.md')} and .json")
 
 

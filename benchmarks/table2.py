@@ -39,7 +39,7 @@ from hopjax.data import load_dataset, TFDS_NAMES
 from hopjax.train import BACKWARDS, CHECKPOINT, evaluate, read_header, train, TrainConfig
 
 from _machine import machine
-from _options import beside, interrupt_says, load_or_exit, once_each, positive_int, results_base, seed_int
+from _options import beside, interrupt_says, load_or_exit, once_each, positive_int, results_base, seed_int, write_whole
 from _table2_figures import curves_figure, figures
 from _table2_pool import run_parallel
 from _table2_rows import PAPER_EPOCHS, ROWS, VARIANTS
@@ -284,8 +284,8 @@ def reproduce(args, out: pathlib.Path, runs_dir: str):
         "table": [{"row": r, "variant": v, **e} for (r, v), e in table.items()],
         "runs": runs,
     }
-    beside(out, ".json").write_text(json.dumps(record, indent=1) + "\n")
-    beside(out, ".md").write_text(text)
+    write_whole(beside(out, ".json"), json.dumps(record, indent=1) + "\n")
+    write_whole(beside(out, ".md"), text)
     print(f"wrote {beside(out, '.json')}, {beside(out, '.md')}, " + ", ".join(map(str, pngs))
           + f" in {record['total_time_s']:.0f} s")
 

@@ -243,6 +243,7 @@ def _evaluate(args, parser) -> int:
     import jax
 
     from .train import evaluate, load_run_data, load_trained_model
+    from .train._checkpoint import replaced_atomically
 
     if args.json and not pathlib.Path(args.json).resolve().parent.is_dir():
         parser.error(f"--json {args.json}: its directory does not exist.")
@@ -269,7 +270,8 @@ def _evaluate(args, parser) -> int:
     print(f"  not converged          {100 * report['not_converged']:.2f} %")
     print(f"  wall time              {report['wall_time_s']:.3f} s ({report['backend']})")
     if args.json:
-        pathlib.Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+        with replaced_atomically(pathlib.Path(args.json)) as f:  # Ctrl-C never half-writes it
+            f.write((json.dumps(report, indent=2) + "\n").encode())
     return 0
 
 

@@ -4,6 +4,7 @@ here: they are what the scripts measure)."""
 import argparse
 import json
 import os
+import pathlib
 import re
 import struct
 import subprocess
@@ -263,6 +264,45 @@ def test_benchmark_scripts_interrupted_say_what_is_kept(tmp_path, monkeypatch, c
     assert interrupted_main("curves", curves, monkeypatch, capsys, comparison=ctrl_c_after(0, None)) == (
         130, f"\ncurves.py: interrupted; {tmp_path / 'c.png'} was written, {tmp_path / 'c.md'} was not.\n")
     assert (tmp_path / "c.png").exists() and not (tmp_path / "c.md").exists()
+
+
+def test_results_files_are_replaced_whole(tmp_path, monkeypatch, capsys):
+    # before 2026-12-07 Ctrl-C while a results file or figure was being written left it
+    # half-written (the previous one lost), though curves.py said "nothing was written"
+    options = load_benchmark("_options")
+    path = tmp_path / "r.json"
+    options.write_whole(path, "previous\n")
+    assert path.read_text() == "previous\n"
+
+    def half_then_ctrl_c(self, text):
+        with open(self, "w") as f:
+            f.write(text[: len(text) // 2])
+        ctrl_c()
+
+    with monkeypatch.context() as patch:
+        patch.setattr(pathlib.Path, "write_text", half_then_ctrl_c)
+        with pytest.raises(KeyboardInterrupt):
+            options.write_whole(path, "the next results, cut short\n")
+        with pytest.raises(KeyboardInterrupt):
+            options.write_whole(tmp_path / "new.md", "cut short\n")
+    assert path.read_text() == "previous\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]  # no scratch file left
+
+    import matplotlib.figure
+
+    def half_a_png_then_ctrl_c(self, target, **kwargs):
+        pathlib.Path(target).write_bytes(b"\x89PNG half")
+        ctrl_c()
+
+    results = tmp_path / "t2.json"
+    results.write_text(json.dumps({"runs": [curve_run("ham3", "sync-picard", 0, {
+        "test_accuracy": [0.7], "test_paper_iterations": [9.0], "train_loss": [0.2]})]}))
+    (tmp_path / "c.png").write_bytes(b"the previous figure")
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", half_a_png_then_ctrl_c)
+    assert interrupted_main("curves", [results, "--out", tmp_path / "c.png"], monkeypatch, capsys) == (
+        130, "\ncurves.py: interrupted; nothing was written.\n")
+    assert (tmp_path / "c.png").read_bytes() == b"the previous figure"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.png", "r.json", "t2.json"]
 
 
 def test_table2_quick_settings_stand_for_the_options_not_given():

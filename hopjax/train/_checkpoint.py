@@ -78,10 +78,9 @@ def replaced_atomically(path: pathlib.Path):
     try:
         with open(tmp, "wb") as f:
             yield f
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, path)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # gone after the rename; removed if the block raised
 
 
 def read_header(path) -> dict:
