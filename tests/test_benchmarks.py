@@ -194,6 +194,14 @@ def curve_run(row, variant, seed, by_epoch, steps=None):
             "config": {"backward": "rbp-unrolled", "backward_steps": steps}}
 
 
+def curves_results(path, *variants):
+    """A table2.py results file at `path` holding, for each of `variants`, a one-epoch
+    seed-0 run of the 3-layer HAM (what curves.py reads); returns `path`."""
+    by_epoch = {"test_accuracy": [0.7], "test_paper_iterations": [9.0], "train_loss": [0.2]}
+    path.write_text(json.dumps({"runs": [curve_run("ham3", variant, 0, by_epoch) for variant in variants]}))
+    return path
+
+
 def ctrl_c():
     raise KeyboardInterrupt
 
@@ -254,11 +262,7 @@ def test_benchmark_scripts_interrupted_say_what_is_kept(tmp_path, monkeypatch, c
         "are written when every run is analysed).\n")
     assert not (tmp_path / "i.json").exists() and not (tmp_path / "st.md").exists()
 
-    by_epoch = {"test_accuracy": [0.7], "test_paper_iterations": [9.0], "train_loss": [0.2]}
-    results = tmp_path / "t2.json"
-    results.write_text(json.dumps({"runs": [
-        curve_run("ham3", variant, 0, by_epoch) for variant in ("sync-picard", "eo-anderson")]}))
-    curves = [results, "--out", tmp_path / "c.png"]
+    curves = [curves_results(tmp_path / "t2.json", "sync-picard", "eo-anderson"), "--out", tmp_path / "c.png"]
     assert interrupted_main("curves", curves, monkeypatch, capsys, curves_figure=ctrl_c_after(0, None)) == (
         130, "\ncurves.py: interrupted; nothing was written.\n")
     assert interrupted_main("curves", curves, monkeypatch, capsys, comparison=ctrl_c_after(0, None)) == (
@@ -294,9 +298,7 @@ def test_results_files_are_replaced_whole(tmp_path, monkeypatch, capsys):
         pathlib.Path(target).write_bytes(b"\x89PNG half")
         ctrl_c()
 
-    results = tmp_path / "t2.json"
-    results.write_text(json.dumps({"runs": [curve_run("ham3", "sync-picard", 0, {
-        "test_accuracy": [0.7], "test_paper_iterations": [9.0], "train_loss": [0.2]})]}))
+    results = curves_results(tmp_path / "t2.json", "sync-picard")
     (tmp_path / "c.png").write_bytes(b"the previous figure")
     monkeypatch.setattr(matplotlib.figure.Figure, "savefig", half_a_png_then_ctrl_c)
     assert interrupted_main("curves", [results, "--out", tmp_path / "c.png"], monkeypatch, capsys) == (
