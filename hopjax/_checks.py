@@ -259,6 +259,8 @@ def check_input(name: str, model: "AbstractHopfieldNetwork", x, *, batch: bool =
     ``batch``) ``(batch, d0)``."""
     check_model(name, model)
     try:
+        if x is None:  # no array (jax before 0.6 read it as NaN, with a FutureWarning)
+            raise TypeError
         x = jnp.asarray(x)
     except (TypeError, ValueError):
         raise TypeError(

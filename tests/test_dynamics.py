@@ -88,17 +88,21 @@ def test_synchronous_updates_can_two_cycle_where_even_odd_converges():
 def test_even_odd_needs_about_half_the_iterations(depth, getkey):
     """Synchronous updates are two interleaved even-odd chains (main paper App. E), so
     with Picard they need about twice the steps, on random networks where both
-    converge (couplings at 0.6x Xavier, random biases)."""
+    converge (couplings at 0.6x Xavier, random biases). One network's ratio depends on
+    the draw (1.7 to 3.1 over 256 draws), so the median over eight is checked (1.8 to
+    2.2 over 64 such medians); no network needs fewer than 1.5x."""
     sizes = (64, 48, 40, 32, 24, 16, 10)[: depth - 1] + (10,)
-    model = make_model("ham", sizes, getkey(), weight_scale=0.6)
-    x = random_input(getkey(), sizes[0], batch=64)
-    steps = {}
-    for update in ("synchronous", "even_odd"):
-        eq = hj.solve(model, x, update=update, solver=hj.Picard(), max_steps=500)
-        assert bool(jnp.all(eq.converged))
-        steps[update] = float(jnp.mean(eq.num_steps))
-    ratio = steps["synchronous"] / steps["even_odd"]
-    assert 1.7 <= ratio <= 2.3, steps
+    ratios = []
+    for _ in range(8):
+        model = make_model("ham", sizes, getkey(), weight_scale=0.6)
+        x = random_input(getkey(), sizes[0], batch=64)
+        steps = {}
+        for update in ("synchronous", "even_odd"):
+            eq = hj.solve(model, x, update=update, solver=hj.Picard(), max_steps=500)
+            assert bool(jnp.all(eq.converged))
+            steps[update] = float(jnp.mean(eq.num_steps))
+        ratios.append(steps["synchronous"] / steps["even_odd"])
+    assert 1.7 <= np.median(ratios) <= 2.3 and min(ratios) > 1.5, ratios
 
 
 def test_batched_steps_differ_per_sample_and_match_single_solves(getkey):

@@ -376,13 +376,15 @@ def _small_ham_gradients(getkey):
     model = hj.HAM((12, 9, 4), key=getkey())
     x = random_input(getkey(), 12, batch=5)
 
+    # Each waits for its result: the report comes from a callback of the computation,
+    # which jax may run after the call returns (asynchronous dispatch).
     def gradient(backward, throw=False):
         loss = lambda m: jnp.sum(hj.solve(m, x, backward=backward, throw=throw).output ** 2)
-        return jax.jit(jax.grad(loss))(model)
+        return jax.block_until_ready(jax.jit(jax.grad(loss))(model))
 
     def per_example(backward):
         loss = lambda m, x: jnp.sum(hj.solve(m, x, backward=backward).output ** 2)
-        return jax.vmap(jax.grad(loss), in_axes=(None, 0))(model, x)
+        return jax.block_until_ready(jax.vmap(jax.grad(loss), in_axes=(None, 0))(model, x))
 
     return gradient, per_example
 
