@@ -89,8 +89,8 @@ def test_even_odd_needs_about_half_the_iterations(depth, getkey):
     """Synchronous updates are two interleaved even-odd chains (main paper App. E), so
     with Picard they need about twice the steps, on random networks where both
     converge (couplings at 0.6x Xavier, random biases). One network's ratio depends on
-    the draw (1.7 to 3.1 over 256 draws), so the median over eight is checked (1.8 to
-    2.2 over 64 such medians); no network needs fewer than 1.5x."""
+    the draw (1.70 to 3.06 over 256 draws), so the median over eight is checked (1.79
+    to 2.20 over 32 such medians); no network needs fewer than 1.5x."""
     sizes = (64, 48, 40, 32, 24, 16, 10)[: depth - 1] + (10,)
     ratios = []
     for _ in range(8):
