@@ -107,9 +107,9 @@ def _installed_idx_dir(key: str) -> pathlib.Path | None:
     MNIST's own); else None."""
     if key == "fashion-mnist" and DEBIAN_FASHION_MNIST.is_dir():
         return DEBIAN_FASHION_MNIST
-    if key == "mnist" and has_mnist_files(default_mnist_dir()):
-        check_mnist_cache(default_mnist_dir())
-        return default_mnist_dir()
+    if key == "mnist" and has_mnist_files(cache := default_mnist_dir()):
+        check_mnist_cache(cache)
+        return cache
     return None
 
 
