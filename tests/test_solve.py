@@ -8,7 +8,7 @@ import pytest
 import hopjax as hj
 from hopjax._dtypes import at_least_float32
 
-from .helpers import as_numpy, DEPTHS, make_model, random_input
+from .helpers import as_numpy, DEPTHS, make_model, random_input, scale_weights
 from .reference import DenseReference
 
 
@@ -100,41 +100,53 @@ def test_solve_of_a_closed_over_model_or_input_traces(getkey):
 
 
 @pytest.mark.parametrize(
-    "kind,dtype,rtol,tolerance",
+    "kind,dtype,rtol,gradient_tolerance",
     [
-        ("ham", jnp.float16, 1e-3, 5e-3),
-        ("chn", jnp.float16, 1e-3, 5e-3),
-        ("ham", jnp.bfloat16, 1e-2, 5e-2),
-        # bfloat16's 8-bit mantissa stalls the CHN's slow iteration short of float32's
-        # equilibrium by up to ~0.07 here.
-        ("chn", jnp.bfloat16, 1e-2, 1e-1),
+        ("ham", jnp.float16, 1e-3, 10),
+        ("chn", jnp.float16, 1e-3, 50),
+        ("ham", jnp.bfloat16, 1e-2, 10),
+        ("chn", jnp.bfloat16, 1e-2, 50),
     ],
 )
-def test_half_precision_models_solve_and_differentiate_in_their_dtype(kind, dtype, rtol, tolerance):
-    # Anderson's weights and GMRES need LAPACK, which has no half precision: they run in
-    # float32 and hand back the model's dtype.
-    model = {"ham": hj.HAM, "chn": hj.CHN}[kind]((12, 9, 4), key=jax.random.PRNGKey(0), dtype=dtype)
+def test_half_precision_models_solve_and_differentiate_in_their_dtype(
+    kind, dtype, rtol, gradient_tolerance, getkey
+):
+    """A half-precision model solves and differentiates in its dtype, to about its
+    rounding (`eps`) from the float32 solve of the same (widened) network.
+
+    Anderson's weights and GMRES need LAPACK, which has no half precision: they run in
+    float32 and hand back the model's dtype. The network is contractive (couplings
+    halved), where rounding is not amplified: over 100 such networks of 4 samples per
+    case, the output was at most 2.6 `eps` from float32's, and each sample's input
+    gradient at most 3.8 `eps` (HAM) and 24 `eps` (CHN, whose inner iterations round
+    too) relative to its largest entry. At the papers' initial scale the same count had
+    heavy tails, outputs up to 100 `eps` and gradients up to 7000 `eps` off (4 of the
+    800 gradients warned that their adjoint did not converge); the worst samples had
+    stopped where the spectral radius is above 1, far from float32's equilibrium. No
+    fixed tolerance holds there.
+    """
+    network = {"ham": hj.HAM, "chn": hj.CHN}[kind]((12, 9, 4), key=getkey(), dtype=dtype)
+    model = scale_weights(network, 0.5)
     wide = jax.tree.map(lambda a: a.astype(jnp.float32) if eqx.is_inexact_array(a) else a, model)
-    x = jax.random.uniform(jax.random.PRNGKey(1), (4, 12), dtype)
+    x = jax.random.uniform(getkey(), (4, 12), dtype)
+    eps = float(jnp.finfo(dtype).eps)
     eq = hj.solve(model, x, rtol=rtol)  # Anderson
     reference = hj.solve(wide, x.astype(jnp.float32))
     assert all(s.dtype == dtype for s in eq.states) and bool(jnp.all(eq.converged))
-    np.testing.assert_allclose(eq.output.astype(jnp.float32), reference.output, atol=tolerance)
+    np.testing.assert_allclose(eq.output.astype(jnp.float32), reference.output, atol=5 * eps)
     for backward in (hj.FixedPointAdjoint(), hj.GMRESAdjoint()):  # Anderson's, GMRES's solves
-        def input_gradient(model, x):
+        def input_gradient(model, x, **rtol):
             def loss(x):
-                return hj.solve(model, x, backward=backward).output.astype(jnp.float32).sum()
+                return hj.solve(model, x, backward=backward, **rtol).output.astype(jnp.float32).sum()
 
             return jax.grad(loss)(x)
 
-        grad = input_gradient(model, x)
-        reference = input_gradient(wide, x.astype(jnp.float32))
+        grad = input_gradient(model, x, rtol=rtol)
+        reference = input_gradient(wide, x.astype(jnp.float32))  # float32's default rtol
         assert grad.dtype == dtype, type(backward).__name__
-        scale = float(jnp.max(jnp.abs(reference)))
-        np.testing.assert_allclose(
-            grad.astype(jnp.float32), reference, atol=2 * tolerance * scale,
-            err_msg=type(backward).__name__,
-        )
+        error = jnp.max(jnp.abs(grad.astype(jnp.float32) - reference), axis=-1)
+        relative = error / jnp.max(jnp.abs(reference), axis=-1)
+        assert bool(jnp.all(relative <= gradient_tolerance * eps)), (type(backward).__name__, relative / eps)
 
 
 @pytest.mark.parametrize("kind, dtype, update", [
