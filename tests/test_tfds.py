@@ -109,12 +109,30 @@ def test_tfds_prepares_a_data_set_from_its_download_offline(name, tmp_path, monk
     np.testing.assert_array_equal(again.train_images, data.train_images)
 
 
-def test_tfds_without_tensorflow_says_to_install_the_extra(tmp_path, monkeypatch):
-    def missing(urls):
-        raise ModuleNotFoundError("No module named 'tensorflow'", name="tensorflow")
+def _missing_tensorflow(urls):
+    raise ModuleNotFoundError("No module named 'tensorflow'", name="tensorflow")
 
+
+def _missing_tensorflow_rewrapped(urls):
+    # As tfds before 4.9.8 raised it: a new ModuleNotFoundError without a name.
+    try:
+        _missing_tensorflow(urls)
+    except ModuleNotFoundError as error:
+        raise ModuleNotFoundError("Failed to construct dataset 'mnist': No module named 'tensorflow'") from error
+
+
+def _missing_unnamed(urls):
+    raise ModuleNotFoundError("a module is missing")
+
+
+@pytest.mark.parametrize("missing, expected", [
+    (_missing_tensorflow, "the module 'tensorflow'"),
+    (_missing_tensorflow_rewrapped, "the module 'tensorflow'"),
+    (_missing_unnamed, r"a module it lacks \(a module is missing\)"),
+])
+def test_tfds_without_tensorflow_says_to_install_the_extra(missing, expected, tmp_path, monkeypatch):
     _serve_downloads(monkeypatch, missing)
-    with pytest.raises(DatasetNotFoundError, match=r"needs the module 'tensorflow' .*hopjax\[tfds\]"):
+    with pytest.raises(DatasetNotFoundError, match=rf"needs {expected} to prepare 'mnist' .*hopjax\[tfds\]"):
         load_tfds_split("mnist", "test", data_dir=str(tmp_path))
 
 

@@ -98,8 +98,10 @@ def _open(tfds, name: str, split: str, data_dir: str | None, download: bool):
             builder_kwargs={"file_format": "array_record"},
         )
     except ModuleNotFoundError as error:  # tfds prepares MNIST-like sets with TensorFlow
+        missing = _missing_module(error)
+        module = f"the module {missing!r}" if missing else f"a module it lacks ({error})"
         raise DatasetNotFoundError(
-            f"tensorflow-datasets needs the module {error.name!r} to prepare {name!r} "
+            f"tensorflow-datasets needs {module} to prepare {name!r} "
             f"on first use; hopjax's tfds extra brings it: {TFDS_INSTALL}. "
             + _WITHOUT_INTERNET
         ) from error
@@ -109,6 +111,17 @@ def _open(tfds, name: str, split: str, data_dir: str | None, download: bool):
             f"{type(error).__name__}: {error}\nWith internet, tfds downloads it on first "
             "use. " + _WITHOUT_INTERNET
         ) from error
+
+
+def _missing_module(error: BaseException | None) -> str | None:
+    """The name of the module whose import failed, from the first named
+    `ModuleNotFoundError` in `error`'s chain (tfds re-raises some without the name), or
+    `None`."""
+    while error is not None:
+        if isinstance(error, ModuleNotFoundError) and error.name:
+            return error.name
+        error = error.__cause__ or error.__context__
+    return None
 
 
 def _as_arrays(source) -> tuple[np.ndarray, np.ndarray]:
