@@ -21,6 +21,22 @@ import hopjax as hj
 from .helpers import load_benchmark, REPOSITORY, write_mnist_like
 
 
+def _jax_version() -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", jax.__version__)[:3])
+
+
+def _assert_close_records(actual, expected):
+    """The same records up to 1 % in every number (run to run rounding)."""
+    actual_leaves, actual_tree = jax.tree.flatten(actual)
+    expected_leaves, expected_tree = jax.tree.flatten(expected)
+    assert actual_tree == expected_tree
+    for a, b in zip(actual_leaves, expected_leaves):
+        if isinstance(b, (int, float)) and not isinstance(b, bool):
+            assert a == pytest.approx(b, rel=1e-2, abs=1e-6)
+        else:
+            assert a == b
+
+
 def run_benchmark(script, *args):
     """Run `benchmarks/<script>` in a fresh interpreter; fail with its stderr."""
     result = subprocess.run(
@@ -77,7 +93,9 @@ def test_table2_script_writes_table_json_and_figures(tmp_path):
     assert {k: v for k, v in reused.items() if k != "inference_time_s" and "fixed_count" not in k} == {
         k: v for k, v in original.items() if k != "inference_time_s" and "fixed_count" not in k}
     # --jobs 2: the same runs trained by two worker processes (one core each) give the
-    # same numbers as this process did, in the same order; only wall times differ
+    # same numbers as this process did, in the same order; only wall times differ (bit
+    # for bit on jax 0.10.1 and 0.10.2; on jax 0.6.1 a one-core run's float32 rounding
+    # differed, e.g. a loss 3.4403088 against 3.4403090, and mean iterations by ~0.1)
     run_benchmark(
         "table2.py", "--rows", "ham3", "--variants", "sync-picard", "eo-anderson",
         "--seeds", "0", "1", "--epochs", "1", "--data-dir", data, "--trace-samples", "16",
@@ -89,7 +107,11 @@ def test_table2_script_writes_table_json_and_figures(tmp_path):
         kept = {k: v for k, v in run.items() if "time" not in k}
         return dict(kept, by_epoch={k: v for k, v in run["by_epoch"].items() if "time" not in k})
 
-    assert list(map(without_times, parallel["runs"])) == list(map(without_times, record["runs"]))
+    if _jax_version() >= (0, 10, 1):
+        assert list(map(without_times, parallel["runs"])) == list(map(without_times, record["runs"]))
+    else:
+        _assert_close_records(list(map(without_times, parallel["runs"])),
+                              list(map(without_times, record["runs"])))
     assert (tmp_path / "t2-jobs-runs" / "ham3-sync-picard-seed1" / "checkpoint.eqx").exists()
     # --include: earlier runs join the table in Table 2's order; a mismatch is refused
     stdout = run_benchmark(
