@@ -79,7 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int)
     train.add_argument("--lr", type=float, help="initial learning rate (papers: 0.01 for 3 layers, else 0.005)")
     train.add_argument("--backward-steps", type=int,
-                       help="RBP steps (papers: 8/16/24); with --backward fixed-point, the adjoint's max_steps")
+                       help="RBP steps (papers: 8/16/24); with --backward fixed-point, the adjoint's "
+                       "max_steps; gmres and unrolled take none")
     train.add_argument("--train-examples", type=int, help="use only the first N training images")
     train.add_argument("--test-examples", type=int, help="use only the first N test images")
     train.add_argument("--out", help="output directory (default runs/<model><depth>-<update>-<solver>-seed<seed>)")

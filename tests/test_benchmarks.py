@@ -649,6 +649,8 @@ def test_backward_script_counts_the_samples_whose_adjoint_was_reported(getkey):
     ("table2", ["--train-examples", "1e3"], "argument --train-examples: must be a positive integer, got '1e3'"),
     ("table2", ["--backward-steps", "0"], "argument --backward-steps: must be a positive integer"),
     ("table2", ["--jobs", "0"], "argument --jobs: must be a positive integer, got '0'"),
+    # a step count for a backward mode that takes none (was: accepted, and ignored)
+    ("table2", ["--backward", "gmres", "--backward-steps", "3"], "backward='gmres' takes none, got backward_steps=3"),
     ("table2", ["--out", str(REPOSITORY / "README.md" / "t")], "README.md is a file, not a directory"),
     ("speed", ["--batches", "64", "0"], "argument --batches: must be a positive integer, got '0'"),
     ("speed", ["--repeats", "0"], "argument --repeats: must be a positive integer"),

@@ -278,6 +278,9 @@ def test_config_recipe_and_bad_settings():
         (dict(dataset="cifar10"), r"Unknown data set 'cifar10'; hopjax knows \['emnist-mnist'"),
         (dict(data_dir=3), "data_dir must be a string or a path"),
         (dict(data_dir=""), "data_dir is empty; give a directory"),
+        (dict(backward="gmres", backward_steps=3),
+         r"backward_steps sets the steps of backward rbp / rbp-unrolled / fixed-point; backward='gmres' takes none"),
+        (dict(backward="unrolled", backward_steps=8), "backward='unrolled' takes none, got backward_steps=8"),
     ]:
         with pytest.raises((ValueError, TypeError), match=message):
             TrainConfig(**bad)

@@ -27,6 +27,7 @@ SOLVERS = {"anderson": hj.Anderson, "picard": hj.Picard}
 BACKWARDS = ("rbp", "rbp-unrolled", "fixed-point", "gmres", "unrolled")
 """The names `TrainConfig.backward` accepts (`hopjax train --backward`), each one of
 hopjax's backward modes: see [`hopjax.train.TrainConfig`][]."""
+_STEPPED_BACKWARDS = ("rbp", "rbp-unrolled", "fixed-point")  # those backward_steps sets
 PAPER_LAYERS = {
     3: (784, 1990, 10),
     5: (784, 1280, 510, 200, 10),
@@ -82,7 +83,8 @@ class TrainConfig:
         here; a path-like `data_dir` is kept as a string, so the settings stay JSON.
     - `batch_size`: default 64.
     - `learning_rate`, `max_steps`, `backward_steps`: `None` for the papers' recipe
-        (above).
+        (above); `backward_steps` is refused for `"gmres"` and `"unrolled"`, which take
+        no step count.
     - `rtol`: the convergence tolerance (default 1e-4).
     - `early_stop`: default True (hopjax's per-sample stop).
     - `train_examples`, `test_examples`: `None` for the whole split.
@@ -137,6 +139,11 @@ class TrainConfig:
         for name in ("max_steps", "backward_steps", "train_examples", "test_examples"):
             count = check_positive_int(name, getattr(self, name), allow_none=True)
             object.__setattr__(self, name, count)
+        if self.backward_steps is not None and self.backward not in _STEPPED_BACKWARDS:
+            raise ValueError(
+                f"backward_steps sets the steps of backward {' / '.join(_STEPPED_BACKWARDS)}; "
+                f"backward={self.backward!r} takes none, got backward_steps={self.backward_steps}."
+            )
         if not (is_count(self.seed, minimum=0) and self.seed < 2**63):
             raise ValueError(f"seed must be an integer in [0, 2**63), got {self.seed!r}.")
         object.__setattr__(self, "seed", int(self.seed))
