@@ -11,6 +11,7 @@ import contextlib
 import os
 import pathlib
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 
 from hopjax.data import DatasetNotFoundError
@@ -48,9 +49,10 @@ def once_each(parser: argparse.ArgumentParser, args: argparse.Namespace, *option
 
 
 def out_path(parser: argparse.ArgumentParser, out) -> pathlib.Path:
-    """`--out` as a path whose directory exists (created now), or an argparse error
-    naming the problem: a script writes its results after minutes of work, which a
-    path under a file, or a directory given for a file name, would lose."""
+    """`--out` as a path whose directory exists (created now) and can be written, or an
+    argparse error naming the problem: a script writes its results after minutes of
+    work, which a path under a file, a read-only directory, or a directory given for a
+    file name, would lose."""
     out = pathlib.Path(out)
     blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
     if blocking is not None:
@@ -61,6 +63,10 @@ def out_path(parser: argparse.ArgumentParser, out) -> pathlib.Path:
         parser.error(f"--out {out}: cannot create {out.parent} ({error.strerror}).")
     if out.is_dir():
         parser.error(f"--out {out} is a directory; give a file name in it (e.g. {out / 'results'}).")
+    try:  # a read-only directory, found now and not when the results are written
+        tempfile.TemporaryFile(dir=out.parent).close()
+    except OSError as error:
+        parser.error(f"--out {out}: cannot write in {out.parent} ({error.strerror}).")
     return out
 
 

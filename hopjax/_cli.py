@@ -8,6 +8,7 @@ import json
 import os
 import pathlib
 import sys
+import tempfile
 
 from .data import TFDS_NAMES
 
@@ -250,6 +251,11 @@ def _evaluate(args, parser) -> int:
         parser.error(f"--json {args.json}: its directory does not exist.")
     if args.json and pathlib.Path(args.json).is_dir():
         parser.error(f"--json {args.json} is a directory; give a file name.")
+    if args.json:  # a read-only directory, found before the evaluation and not after it
+        try:
+            tempfile.TemporaryFile(dir=pathlib.Path(args.json).resolve().parent).close()
+        except OSError as error:
+            parser.error(f"--json {args.json}: cannot write in its directory ({error.strerror}).")
     if args.batch_size < 1:  # before the checkpoint and the data are loaded
         parser.error(f"--batch-size must be a positive integer, got {args.batch_size}.")
     config, epoch, model = load_trained_model(args.checkpoint, **_given(args, _EVALUATE_SETTINGS))

@@ -1,11 +1,13 @@
 import importlib.util
 import pathlib
 import sys
+import tempfile
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import hopjax as hj
 
@@ -116,3 +118,17 @@ def compile_log() -> list[str]:
         if name == "/jax/core/compile/backend_compile_duration" else None
     )
     return compiles
+
+
+def unwritable_directory(tmp_path) -> pathlib.Path:
+    """A directory in which no file can be created: a read-only one under `tmp_path`,
+    or, where the user may write anywhere (root), Linux's `/sys`; skips elsewhere."""
+    read_only = tmp_path / "read-only"
+    read_only.mkdir()
+    read_only.chmod(0o500)
+    for directory in (read_only, pathlib.Path("/sys")):
+        try:
+            tempfile.TemporaryFile(dir=directory).close()
+        except OSError:
+            return directory
+    pytest.skip("no directory here refuses new files (run as root, without /sys)")

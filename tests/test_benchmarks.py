@@ -18,7 +18,7 @@ import pytest
 
 import hopjax as hj
 
-from .helpers import load_benchmark, REPOSITORY, write_mnist_like
+from .helpers import load_benchmark, REPOSITORY, unwritable_directory, write_mnist_like
 
 
 def _jax_version() -> tuple[int, ...]:
@@ -697,6 +697,19 @@ def test_benchmark_scripts_refuse_nonsense_options_naming_them(
     with pytest.raises(SystemExit) as exit_info:
         main()
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("script", ["table2", "speed"])
+def test_benchmark_scripts_refuse_a_read_only_results_directory_before_the_work(
+        script, monkeypatch, capsys, tmp_path):
+    # before 2026-12-07 the scripts did their work, then failed writing the results
+    out = unwritable_directory(tmp_path) / "results.json"
+    monkeypatch.setenv("HOPJAX_DATA_DIR", str(tmp_path))  # no data: the work could not start
+    monkeypatch.setattr(sys, "argv", [f"{script}.py", "--out", str(out)])
+    with pytest.raises(SystemExit) as exit_info:
+        load_benchmark(script).main()
+    error = capsys.readouterr().err
+    assert exit_info.value.code == 2 and f": cannot write in {out.parent} (Permission denied)." in error
 
 
 def test_results_paths_keep_dots_in_names_and_read_a_json_ending_as_the_file_meant(tmp_path):

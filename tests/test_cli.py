@@ -16,7 +16,7 @@ import pytest
 import hopjax as hj
 from hopjax._cli import _counts, main
 
-from .helpers import write_mnist_like
+from .helpers import unwritable_directory, write_mnist_like
 
 
 TINY = ["--layers", "784", "16", "10", "--train-examples", "128", "--test-examples", "64", "--no-progress"]
@@ -271,6 +271,9 @@ def test_evaluate_reports_bad_arguments(data_dir, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["evaluate", out, "--json", str(tmp_path)])
     assert "is a directory; give a file name" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # was: evaluated, then failed writing report.json.tmp
+        main(["evaluate", out, "--json", str(unwritable_directory(tmp_path) / "report.json")])
+    assert "cannot write in its directory (Permission denied)" in capsys.readouterr().err
 
 
 def test_evaluate_refuses_a_run_trained_on_other_data(data_dir, tmp_path, capsys):

@@ -16,7 +16,7 @@ from hopjax._adjoint import solves_adjoint
 from hopjax.data import load_dataset
 from hopjax.train import BACKWARDS, CheckpointError, evaluate, load_run_data, train, TrainConfig
 
-from .helpers import compile_log, write_mnist_like
+from .helpers import compile_log, unwritable_directory, write_mnist_like
 
 
 SMALL = dict(layer_sizes=(784, 24, 10), train_examples=256, test_examples=128)
@@ -117,8 +117,12 @@ def test_checkpoint_errors_name_the_problem(data_dir, tmp_path):
     with pytest.raises(NotADirectoryError, match="checkpoint.eqx is a file, not a run directory"):
         train(config, tmp_path / "checkpoint.eqx")
     # was Python's bare "[Errno 20] Not a directory: '.../checkpoint.eqx/run'"
-    with pytest.raises(OSError, match="Cannot create the run directory .*checkpoint.eqx/run: Not a directory"):
+    with pytest.raises(OSError, match="run directory .*checkpoint.eqx/run, or write in it: Not a directory"):
         train(config, tmp_path / "checkpoint.eqx" / "run", progress=False)
+    # was: trained an epoch, then failed writing its checkpoint
+    read_only = unwritable_directory(tmp_path)
+    with pytest.raises(OSError, match=f"Cannot create the run directory {read_only}, or write in it: Permission"):
+        train(config, read_only, progress=False)
     checkpoint = tmp_path / "checkpoint.eqx"
     content = checkpoint.read_bytes()
     checkpoint.write_bytes(content[: len(content) // 2])

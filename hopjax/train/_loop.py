@@ -3,6 +3,7 @@ metrics and checkpoints that resume exactly."""
 
 import json
 import pathlib
+import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
@@ -163,10 +164,11 @@ def train(
     fingerprint = None  # only a run directory records and checks it
     if out is not None:
         with naming_os_errors(
-            f"Cannot create the run directory {out}",
+            f"Cannot create the run directory {out}, or write in it",
             "Give a directory that can be written (out_dir, --out).",
         ):
             out.mkdir(parents=True, exist_ok=True)
+            tempfile.TemporaryFile(dir=out).close()  # read-only: said now, not after an epoch
         fingerprint = data.fingerprint()
     num_train = len(data.train_images)
     steps_per_epoch = num_train // config.batch_size
