@@ -48,25 +48,34 @@ def once_each(parser: argparse.ArgumentParser, args: argparse.Namespace, *option
             parser.error(f"--{option} names {chosen}: each at most once (a repeat would count twice).")
 
 
-def out_path(parser: argparse.ArgumentParser, out) -> pathlib.Path:
-    """`--out` as a path whose directory exists (created now) and can be written, or an
-    argparse error naming the problem: a script writes its results after minutes of
-    work, which a path under a file, a read-only directory, or a directory given for a
-    file name, would lose."""
-    out = pathlib.Path(out)
-    blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+def writable_directory(parser: argparse.ArgumentParser, option: str, directory) -> pathlib.Path:
+    """`directory`, created now if missing, or an argparse error that names `option`
+    (e.g. "--runs-dir runs") and the problem: a path under a file, or a directory that
+    cannot be created or written in, found before the work whose results it will hold."""
+    directory = pathlib.Path(directory)
+    blocking = next((p for p in (directory, *directory.parents) if p.exists() and not p.is_dir()), None)
     if blocking is not None:
-        parser.error(f"--out {out}: {blocking} is a file, not a directory.")
+        parser.error(f"{option}: {blocking} is a file, not a directory.")
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        parser.error(f"--out {out}: cannot create {out.parent} ({error.strerror}).")
+        parser.error(f"{option}: cannot create {directory} ({error.strerror}).")
+    try:
+        tempfile.TemporaryFile(dir=directory).close()
+    except OSError as error:
+        parser.error(f"{option}: cannot write in {directory} ({error.strerror}).")
+    return directory
+
+
+def out_path(parser: argparse.ArgumentParser, out) -> pathlib.Path:
+    """`--out` as a path whose directory is ready (`writable_directory`), or an argparse
+    error naming the problem: a script writes its results after minutes of work, which a
+    path under a file, a read-only directory, or a directory given for a file name, would
+    lose."""
+    out = pathlib.Path(out)
+    writable_directory(parser, f"--out {out}", out.parent)
     if out.is_dir():
         parser.error(f"--out {out} is a directory; give a file name in it (e.g. {out / 'results'}).")
-    try:  # a read-only directory, found now and not when the results are written
-        tempfile.TemporaryFile(dir=out.parent).close()
-    except OSError as error:
-        parser.error(f"--out {out}: cannot write in {out.parent} ({error.strerror}).")
     return out
 
 

@@ -39,7 +39,17 @@ from hopjax.data import load_dataset, TFDS_NAMES
 from hopjax.train import BACKWARDS, CHECKPOINT, evaluate, read_header, train, TrainConfig
 
 from _machine import machine
-from _options import beside, interrupt_says, load_or_exit, once_each, positive_int, results_base, seed_int, write_whole
+from _options import (
+    beside,
+    interrupt_says,
+    load_or_exit,
+    once_each,
+    positive_int,
+    results_base,
+    seed_int,
+    writable_directory,
+    write_whole,
+)
 from _table2_figures import curves_figure, figures
 from _table2_pool import run_parallel
 from _table2_rows import PAPER_EPOCHS, ROWS, VARIANTS
@@ -230,6 +240,8 @@ def main():
     scratch = args.runs_dir is None and args.quick
     if args.runs_dir is None and not args.quick:  # a full one resumes its runs
         args.runs_dir = str(beside(out, "-runs"))
+    if args.runs_dir is not None and not args.merge_only:  # trained into: ready before the work
+        writable_directory(parser, f"--runs-dir {args.runs_dir}", args.runs_dir)
     kept = ("nothing is kept (--quick trains in a temporary directory unless given "
             "--runs-dir)" if scratch else f"each run's finished epochs are kept in "
             f"{args.runs_dir}, and the same command continues them")

@@ -652,6 +652,7 @@ def test_backward_script_counts_the_samples_whose_adjoint_was_reported(getkey):
     # a step count for a backward mode that takes none (was: accepted, and ignored)
     ("table2", ["--backward", "gmres", "--backward-steps", "3"], "backward='gmres' takes none, got backward_steps=3"),
     ("table2", ["--out", str(REPOSITORY / "README.md" / "t")], "README.md is a file, not a directory"),
+    ("table2", ["--runs-dir", str(REPOSITORY / "README.md" / "runs")], "README.md is a file, not a directory"),
     ("speed", ["--batches", "64", "0"], "argument --batches: must be a positive integer, got '0'"),
     ("speed", ["--repeats", "0"], "argument --repeats: must be a positive integer"),
     # a training step asked for at a batch size not measured (was: silently not timed)
@@ -699,17 +700,19 @@ def test_benchmark_scripts_refuse_nonsense_options_naming_them(
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("script", ["table2", "speed"])
+@pytest.mark.parametrize("script, option", [("table2", "--out"), ("speed", "--out"), ("table2", "--runs-dir")])
 def test_benchmark_scripts_refuse_a_read_only_results_directory_before_the_work(
-        script, monkeypatch, capsys, tmp_path):
-    # before 2026-12-07 the scripts did their work, then failed writing the results
-    out = unwritable_directory(tmp_path) / "results.json"
+        script, option, monkeypatch, capsys, tmp_path):
+    # before 2026-12-07 the scripts did their work, then failed writing the results (a
+    # read-only --runs-dir: table2.py's traceback once the data was loaded)
+    read_only = unwritable_directory(tmp_path)
+    path = read_only / "results.json" if option == "--out" else read_only
     monkeypatch.setenv("HOPJAX_DATA_DIR", str(tmp_path))  # no data: the work could not start
-    monkeypatch.setattr(sys, "argv", [f"{script}.py", "--out", str(out)])
+    monkeypatch.setattr(sys, "argv", [f"{script}.py", option, str(path)])
     with pytest.raises(SystemExit) as exit_info:
         load_benchmark(script).main()
     error = capsys.readouterr().err
-    assert exit_info.value.code == 2 and f": cannot write in {out.parent} (Permission denied)." in error
+    assert exit_info.value.code == 2 and f": cannot write in {read_only} (Permission denied)." in error
 
 
 def test_results_paths_keep_dots_in_names_and_read_a_json_ending_as_the_file_meant(tmp_path):
