@@ -192,8 +192,9 @@ def solve(
     for name, flag in (("throw", throw), ("trace", trace), ("early_stop", early_stop)):
         check_flag(f"solve: {name}", flag)
     x = check_input("solve", model, x)
-    parameters = jax.tree.leaves(eqx.filter(model, eqx.is_inexact_array))
-    dtype = jnp.result_type(x.dtype, *(p.dtype for p in parameters))
+    # The arrays, not their dtypes: a Python float in the model (the activation's gain)
+    # is a weakly typed float64 tracer under jax.jit with x64, which must not promote.
+    dtype = jnp.result_type(x, *jax.tree.leaves(eqx.filter(model, eqx.is_inexact_array)))
     x = check_finite(x.astype(dtype), "The input x")
     model = check_finite(model, "The model")
     y0 = _initial_guess(model, x, update, init)

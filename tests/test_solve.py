@@ -78,6 +78,14 @@ def test_float32_in_float32_out_and_jit(getkey):
     assert eq.residual.dtype == jnp.float32 and eq.converged.dtype == jnp.bool_
     eager = hj.solve(model, x, solver=hj.Anderson())
     np.testing.assert_allclose(eq.output, eager.output, rtol=1e-5, atol=1e-6)
+    # Under plain jax.jit (and jax.grad of the model) the activation's Python floats are
+    # weakly typed float64 tracers here (x64): until 2026-12-07 they made solve promote
+    # a float32 model to float64 there, unlike eagerly or under equinox.filter_jit.
+    for other in (model, hj.CHN((20, 15, 5), key=getkey(), dtype=jnp.float32)):
+        traced = jax.jit(lambda m, x: hj.solve(m, x, solver=hj.Anderson()))(other, x)
+        assert all(s.dtype == jnp.float32 for s in traced.states)
+        np.testing.assert_allclose(traced.output, hj.solve(other, x, solver=hj.Anderson()).output,
+                                   rtol=1e-5, atol=1e-6)
     x64 = x.astype(jnp.float64)
     assert hj.solve(model, x64).output.dtype == jnp.float64
 
