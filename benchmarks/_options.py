@@ -48,22 +48,27 @@ def once_each(parser: argparse.ArgumentParser, args: argparse.Namespace, *option
             parser.error(f"--{option} names {chosen}: each at most once (a repeat would count twice).")
 
 
-def writable_directory(parser: argparse.ArgumentParser, option: str, directory) -> pathlib.Path:
-    """`directory`, created now if missing, or an argparse error that names `option`
-    (e.g. "--runs-dir runs") and the problem: a path under a file, or a directory that
-    cannot be created or written in, found before the work whose results it will hold."""
+def writable_directory(parser: argparse.ArgumentParser, option: str, directory, *,
+                       create: bool = True) -> pathlib.Path:
+    """`directory`, created now if missing (or, with `create=False`, left to be created
+    later: the nearest directory that exists must then take new files), or an argparse
+    error that names `option` (e.g. "--runs-dir runs") and the problem: a path under a
+    file, or a directory that cannot be created or written in, found before the work
+    whose results it will hold."""
     directory = pathlib.Path(directory)
     blocking = next((p for p in (directory, *directory.parents) if p.exists() and not p.is_dir()), None)
     if blocking is not None:
         parser.error(f"{option}: {blocking} is a file, not a directory.")
+    if create:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            parser.error(f"{option}: cannot create {directory} ({error.strerror}).")
+    existing = next(p for p in (directory, *directory.parents) if p.exists())
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=existing).close()
     except OSError as error:
-        parser.error(f"{option}: cannot create {directory} ({error.strerror}).")
-    try:
-        tempfile.TemporaryFile(dir=directory).close()
-    except OSError as error:
-        parser.error(f"{option}: cannot write in {directory} ({error.strerror}).")
+        parser.error(f"{option}: cannot write in {existing} ({error.strerror}).")
     return directory
 
 

@@ -240,8 +240,8 @@ def main():
     scratch = args.runs_dir is None and args.quick
     if args.runs_dir is None and not args.quick:  # a full one resumes its runs
         args.runs_dir = str(beside(out, "-runs"))
-    if args.runs_dir is not None and not args.merge_only:  # trained into: ready before the work
-        writable_directory(parser, f"--runs-dir {args.runs_dir}", args.runs_dir)
+    if args.runs_dir is not None and not args.merge_only:  # trained into: checked before the work
+        writable_directory(parser, f"--runs-dir {args.runs_dir}", args.runs_dir, create=False)
     kept = ("nothing is kept (--quick trains in a temporary directory unless given "
             "--runs-dir)" if scratch else f"each run's finished epochs are kept in "
             f"{args.runs_dir}, and the same command continues them")
