@@ -18,6 +18,19 @@ from _table2_rows import (
 )
 
 
+RUN_IDENTITY = ("row", "variant", "seed", "config")
+"""The keys that name a run record and its settings (what `curves.py` needs, with the
+`by_epoch` curves it reads where present)."""
+
+TABLE_KEYS = RUN_IDENTITY + (
+    "test_accuracy", "first_epoch_test_accuracy", "paper_iterations", "steps", "not_converged",
+    "train_time_s", "inference_time_s", "fixed_count_inference_time_s",
+)
+"""The keys of a run record that the table is made from, which every table2.py results
+file has held (`by_epoch`, `epochs` and `machine` are later additions, read where
+present)."""
+
+
 def run_key(run):
     return run["row"], run["variant"], run["seed"]
 
@@ -27,9 +40,10 @@ def run_name(run) -> str:
     return f"{run['row']}-{run['variant']}-seed{run['seed']}"
 
 
-def results_runs(path, what=""):
-    """The run records of a table2.py results file (<out>.json); a missing or foreign file
-    is an error that names it (after `what`, e.g. the option that named it)."""
+def results_runs(path, what="", keys=RUN_IDENTITY):
+    """The run records of a table2.py results file (<out>.json); a missing or foreign file,
+    or a run without one of `keys` (`TABLE_KEYS` to tabulate the runs), is an error that
+    names it (after `what`, e.g. the option that named it)."""
     path = pathlib.Path(path)
     if not path.is_file():
         raise SystemExit(f"{what}{path}: no such results file (table2.py writes <out>.json).")
@@ -39,12 +53,32 @@ def results_runs(path, what=""):
         raise SystemExit(f"{what}{path}: not a table2.py results file (not JSON: {error}).")
     if not isinstance(record, dict) or "runs" not in record:
         raise SystemExit(f"{what}{path}: not a table2.py results file (it has no 'runs').")
+    if not isinstance(record["runs"], list):
+        raise SystemExit(f"{what}{path}: not a table2.py results file (its 'runs' is not a list).")
+    for index, run in enumerate(record["runs"]):
+        why = _not_a_run(run, keys)
+        if why:
+            raise SystemExit(f"{what}{path}: not a table2.py results file (its run {index} {why}).")
     settings = record.get("settings", {})
     merged = settings.get("include") or settings.get("merge_only")
     # files before 2026-12-03 record no machine per run; that of a call which trained every
     # run itself is the file's own, that of a merge is unknown
     own = None if merged else record.get("machine")
     return [run if "machine" in run else {**run, "machine": own} for run in record["runs"]]
+
+
+def _not_a_run(run, keys) -> str | None:
+    """Why `run` is not a run record with `keys` of a row and variant table2.py knows, or
+    None."""
+    if not isinstance(run, dict):
+        return f"is not a record, got {run!r}"
+    missing = [key for key in keys if key not in run]
+    if missing:
+        return f"has no {', '.join(map(repr, missing))}"
+    if run["row"] not in ROWS or run["variant"] not in VARIANTS:
+        return (f"names row {run['row']!r}, variant {run['variant']!r}; table2.py knows rows "
+                f"{list(ROWS)} and variants {list(VARIANTS)}")
+    return None
 
 
 def machine_name(machine):

@@ -53,7 +53,7 @@ from _options import (
 from _table2_figures import curves_figure, figures
 from _table2_pool import run_parallel
 from _table2_rows import PAPER_EPOCHS, ROWS, VARIANTS
-from _table2_summary import aggregate, markdown, results_runs, run_key, run_name, table_order
+from _table2_summary import aggregate, markdown, results_runs, run_key, run_name, TABLE_KEYS, table_order
 
 
 RESULTS = pathlib.Path(__file__).parent / "results"
@@ -154,7 +154,7 @@ def included_runs(args):
     and taken after the same epoch."""
     runs = []
     for path in args.include or ():
-        for run in results_runs(path, "--include "):
+        for run in results_runs(path, "--include ", TABLE_KEYS):
             key = run_key(run)
             wanted = config_for(*key, args).to_dict()
             differs = {k: run["config"].get(k) for k, v in wanted.items()

@@ -571,7 +571,7 @@ def test_table2_merge_keeps_each_runs_machine_and_says_which_ran_where(tmp_path)
     summary = load_benchmark("_table2_summary")
     cpu = lambda name, isa: {"processor": name, "vector_extension": isa,
                              "versions": {"jax": "0.10.2"}}
-    run = lambda seed, **extra: {"row": "ham3", "variant": "eo-anderson", "seed": seed, **extra}
+    run = lambda seed, **extra: {"row": "ham3", "variant": "eo-anderson", "seed": seed, "config": {}, **extra}
     files = {  # a call that trained its runs; an old one; a merge: their runs' machines
         "own.json": {"settings": {"include": None}, "machine": cpu("AMD EPYC", "avx512f"),
                      "runs": [run(0), run(1, machine=cpu("Intel Xeon", "avx2"))]},
@@ -749,3 +749,19 @@ def test_benchmark_scripts_report_missing_data_and_foreign_files_in_one_message(
         path.write_bytes(text if isinstance(text, bytes) else text.encode())
         with pytest.raises(SystemExit, match=f"--include {path}: not a table2.py results file"):
             summary.results_runs(path, "--include ")
+    # malformed run records (was: a KeyError or TypeError traceback from the table)
+    run = json.loads((REPOSITORY / "benchmarks" / "results" / "table2-quick.json").read_text())["runs"][0]
+    for runs, why in [
+        (3, "its 'runs' is not a list"),
+        ([1], "its run 0 is not a record, got 1"),
+        ([run, {k: v for k, v in run.items() if k != "paper_iterations"}], "its run 1 has no 'paper_iterations'"),
+        ([{**run, "row": "ham9"}], "its run 0 names row 'ham9', variant 'sync-picard'; table2.py knows rows"),
+    ]:
+        path = tmp_path / "malformed.json"
+        path.write_text(json.dumps({"runs": runs}))
+        with pytest.raises(SystemExit, match=re.escape(f"--include {path}: not a table2.py results file ({why}")):
+            summary.results_runs(path, "--include ", summary.TABLE_KEYS)
+    path.write_text(json.dumps({"runs": [{k: run[k] for k in summary.RUN_IDENTITY}]}))  # what curves.py reads
+    assert summary.results_runs(path)[0]["row"] == run["row"]
+    with pytest.raises(SystemExit, match="its run 0 has no 'test_accuracy', 'first_epoch_test_accuracy'"):
+        summary.results_runs(path, "", summary.TABLE_KEYS)
