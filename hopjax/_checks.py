@@ -191,6 +191,24 @@ def check_model(name: str, model) -> None:
             f"{name}: model must be a hopjax.HAM or hopjax.CHN, got {type(model).__name__}."
         )
     _check_parameters(name, model)
+    _check_activation(name, model.activation)
+
+
+def _check_activation(name: str, activation) -> None:
+    """The activation's own checks (each of its classes' `__check_init__`) run again: a
+    model edited with `equinox.tree_at` skipped them, and a gain of 0 or -1 solved
+    silently (with gain 0 the energy -inf), a NaN gain failed inside equinox. Skipped
+    where its fields are traced (`jax.jit` or `jax.grad` of the model): `check_finite`
+    covers NaN there."""
+    if _is_traced(jax.tree.leaves(activation)):
+        return
+    for cls in type(activation).__mro__:
+        check = cls.__dict__.get("__check_init__")
+        if check is not None:
+            try:
+                check(activation)
+            except ValueError as error:
+                raise ValueError(f"{name}: the model's activation: {error}") from None
 
 
 def _check_parameters(name: str, model: "AbstractHopfieldNetwork") -> None:

@@ -234,6 +234,14 @@ def test_bad_solve_arguments(model, x, kwargs, message):
     (lambda m: eqx.tree_at(lambda m: m.skip_weights[0],
                            hj.HAM((6, 5, 4, 3), key=jax.random.key(0), skips=((0, 3),)), jnp.zeros((6, 4))),
      ValueError, r"skip_weights\[0\] \(skip \(0, 3\)\) has shape \(6, 4\), not \(6, 3\)"),
+    # an activation edited out of range: gain 0 or -1 solved silently (with gain 0 the
+    # energy -inf), a NaN gain failed inside equinox ("Closure-converted function called
+    # with different static arguments")
+    *[(lambda m, gain=gain: eqx.tree_at(lambda m: m.activation.gain, m, gain), ValueError,
+       rf"activation: ShiftedSigmoid needs a finite gain > 0, got {name}")
+      for gain, name in ((0.0, "0.0"), (-1.0, "-1.0"), (float("nan"), "nan"), (float("inf"), "inf"))],
+    (lambda m: eqx.tree_at(lambda m: m.activation.centre, m, float("nan")), ValueError,
+     r"activation: ShiftedSigmoid needs a finite centre, got nan"),
 ])
 def test_a_model_edited_out_of_shape_is_named(model, x, edit, error, message):
     # eqx.tree_at skips the constructor's checks: a misfit failed deep in a map ("drive[1]
