@@ -191,15 +191,24 @@ def check_model(name: str, model) -> None:
             f"{name}: model must be a hopjax.HAM or hopjax.CHN, got {type(model).__name__}."
         )
     _check_parameters(name, model)
-    _check_activation(name, model.activation)
+    check_activation(f"{name}: the model's activation", model.activation)
 
 
-def _check_activation(name: str, activation) -> None:
-    """The activation's own checks (each of its classes' `__check_init__`) run again: a
-    model edited with `equinox.tree_at` skipped them, and a gain of 0 or -1 solved
-    silently (with gain 0 the energy -inf), a NaN gain failed inside equinox. Skipped
-    where its fields are traced (`jax.jit` or `jax.grad` of the model): `check_finite`
-    covers NaN there."""
+def check_activation(what: str, activation) -> None:
+    """``activation`` (called ``what``: "activation", "solve: the model's activation")
+    must be a hopjax activation whose own checks (each of its classes' `__check_init__`)
+    pass, run again here: a model edited with `equinox.tree_at` skipped them (a gain of
+    0 or -1 solved silently, with gain 0 the energy -inf; a NaN gain failed inside
+    equinox; a plain function solved a HAM with it, unchecked). The value checks are
+    skipped where its fields are traced (`jax.jit` or `jax.grad` of the model):
+    `check_finite` covers NaN there."""
+    from ._activation import AbstractActivation  # here: the activations use these checks
+
+    if not isinstance(activation, AbstractActivation):
+        raise TypeError(
+            f"{what} must be a hopjax.AbstractActivation (it supplies rho, rho' and the "
+            f"Lagrangian), got {type(activation).__name__}."
+        )
     if _is_traced(jax.tree.leaves(activation)):
         return
     for cls in type(activation).__mro__:
@@ -208,7 +217,7 @@ def _check_activation(name: str, activation) -> None:
             try:
                 check(activation)
             except ValueError as error:
-                raise ValueError(f"{name}: the model's activation: {error}") from None
+                raise ValueError(f"{what}: {error}") from None
 
 
 def _check_parameters(name: str, model: "AbstractHopfieldNetwork") -> None:

@@ -22,6 +22,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._activation import AbstractActivation, ShiftedSigmoid
 from ._checks import (
+    check_activation,
     check_floating_dtype,
     check_key,
     check_layer_sizes,
@@ -106,11 +107,7 @@ class AbstractHopfieldNetwork(eqx.Module):
     def _initialise(self, layer_sizes, key, activation, skips, dtype):
         sizes = check_layer_sizes(layer_sizes)
         skips = _check_skips(skips, len(sizes))
-        if not isinstance(activation, AbstractActivation):
-            raise TypeError(
-                "activation must be a hopjax.AbstractActivation (it supplies rho, rho' "
-                f"and the Lagrangian), got {type(activation).__name__}."
-            )
+        check_activation("activation", activation)
         dtype = (
             jnp.zeros(()).dtype
             if dtype is None

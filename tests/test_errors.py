@@ -149,6 +149,8 @@ def test_keys_that_are_not_one_prng_key_are_named(model, x):
          r"inner_damping must lie in \[0, 1\), got '0.5'"),
         (lambda: hj.CHN((6, 5, 3), key=jax.random.PRNGKey(0), inner_steps=2.0),
          "inner_steps must be a positive integer, got 2.0"),
+        (lambda: hj.HAM((6, 5, 3), key=jax.random.PRNGKey(0), activation=jax.nn.sigmoid),
+         "^activation must be a hopjax.AbstractActivation .*, got "),
         (lambda: hj.damped_map(hj.synchronous_map, 0.0), "step_size"),
         (lambda: hj.ShiftedSigmoid(gain=float("inf")), "finite gain > 0"),
         (lambda: hj.ShiftedSigmoid(gain=0.0), "finite gain > 0"),
@@ -242,6 +244,9 @@ def test_bad_solve_arguments(model, x, kwargs, message):
       for gain, name in ((0.0, "0.0"), (-1.0, "-1.0"), (float("nan"), "nan"), (float("inf"), "inf"))],
     (lambda m: eqx.tree_at(lambda m: m.activation.centre, m, float("nan")), ValueError,
      r"activation: ShiftedSigmoid needs a finite centre, got nan"),
+    # a plain function for the activation: solved a HAM with it, unchecked
+    (lambda m: eqx.tree_at(lambda m: m.activation, m, jax.nn.sigmoid), TypeError,
+     r"activation must be a hopjax.AbstractActivation \(it supplies rho, rho' and the Lagrangian\), got"),
 ])
 def test_a_model_edited_out_of_shape_is_named(model, x, edit, error, message):
     # eqx.tree_at skips the constructor's checks: a misfit failed deep in a map ("drive[1]
