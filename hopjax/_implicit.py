@@ -25,8 +25,9 @@ from ._solver.picard import Picard
 
 
 def check_solver_and_backward(solver, backward) -> None:
-    """Refuse a solver without the per-sample convergence record, or a backward that
-    is not a hopjax mode, before anything runs (they would fail late and obscurely)."""
+    """Refuse a solver without the per-sample convergence record, a backward that is
+    not a hopjax mode, or either with traced fields, before anything runs (they would
+    fail late and obscurely)."""
     if not isinstance(solver, (Picard, Anderson)):
         raise TypeError(
             "solver must be a hopjax fixed-point solver (hopjax.Picard() or "
@@ -39,6 +40,16 @@ def check_solver_and_backward(solver, backward) -> None:
             "RecurrentBackprop, UnrolledRecurrentBackprop, GMRESAdjoint, "
             f"UnrolledBackprop), got {backward!r}."
         )
+    for name, module in (("solver", solver), ("backward", backward)):
+        traced = [jax.tree_util.keystr(path) for path, leaf in
+                  jax.tree_util.tree_flatten_with_path(module)[0] if isinstance(leaf, jax.core.Tracer)]
+        if traced:  # passed through jax.jit as an argument: GMRESAdjoint failed deep inside
+            raise TypeError(
+                f"{name}={type(module).__name__}(...) has fields traced by jax.jit / jax.vmap / "
+                f"jax.grad ({', '.join(traced)}), where concrete Python numbers are needed (they "
+                "fix the compiled program): close over it, or pass it through "
+                "equinox.filter_jit, which keeps Python numbers static."
+            )
 
 
 _OPTIONS = {

@@ -195,6 +195,24 @@ def test_a_traced_hyperparameter_is_named_as_traced(model, x, transform, build, 
     build(model, x, value)  # the same number, concrete, is accepted
 
 
+@pytest.mark.parametrize("backward, fields", [
+    (hj.FixedPointAdjoint(), ".rtol, .max_steps"),
+    (hj.GMRESAdjoint(), ".rtol, .atol, .restart, .max_steps"),
+    (hj.RecurrentBackprop(8), ".steps"),
+])
+def test_a_backward_mode_passed_through_jax_jit_is_named_as_traced(model, x, backward, fields):
+    # jax.jit traces a Module argument's Python numbers: GMRESAdjoint failed deep inside
+    # (TracerBoolConversionError), FixedPointAdjoint inside optimistix; refused at
+    # construction when traced (above), so here too
+    loss = lambda x, b: hj.solve(model, x, backward=b).output.sum()
+    with pytest.raises(TypeError, match=re.escape(
+            f"backward={type(backward).__name__}(...) has fields traced by jax.jit / jax.vmap / "
+            f"jax.grad ({fields}), where concrete Python numbers are needed")):
+        jax.jit(jax.grad(loss))(x, backward)
+    gradient = eqx.filter_jit(jax.grad(loss))(x, backward)  # Python numbers kept static
+    np.testing.assert_allclose(gradient, jax.grad(loss)(x, backward), rtol=1e-6)
+
+
 @pytest.mark.parametrize(
     "kwargs,message",
     [
