@@ -232,10 +232,12 @@ def main():
     if args.merge_only and not args.include:
         parser.error("--merge-only needs --include")
     once_each(parser, args, "rows", "variants", "seeds")
-    try:  # settings TrainConfig refuses (e.g. --backward-steps with gmres), before any work
-        [config_for(row, variant, args.seeds[0], args) for row in args.rows for variant in args.variants]
-    except ValueError as error:
-        parser.error(str(error))
+    for row in args.rows:  # settings TrainConfig refuses (--backward-steps with gmres), before any work
+        for variant in args.variants:
+            try:
+                config_for(row, variant, args.seeds[0], args)
+            except ValueError as error:
+                parser.error(str(error))
     out = results_base(parser, args.out or RESULTS / ("table2-quick" if args.quick else "table2"))
     scratch = args.runs_dir is None and args.quick
     if args.runs_dir is None and not args.quick:  # a full one resumes its runs

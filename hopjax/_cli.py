@@ -247,13 +247,14 @@ def _evaluate(args, parser) -> int:
     from .train import evaluate, load_run_data, load_trained_model
     from .train._checkpoint import replaced_atomically
 
-    if args.json and not pathlib.Path(args.json).resolve().parent.is_dir():
-        parser.error(f"--json {args.json}: its directory does not exist.")
-    if args.json and pathlib.Path(args.json).is_dir():
-        parser.error(f"--json {args.json} is a directory; give a file name.")
-    if args.json:  # a read-only directory, found before the evaluation and not after it
+    if args.json:  # where the report goes, checked before the evaluation and not after it
+        directory = pathlib.Path(args.json).resolve().parent
+        if not directory.is_dir():
+            parser.error(f"--json {args.json}: its directory does not exist.")
+        if pathlib.Path(args.json).is_dir():
+            parser.error(f"--json {args.json} is a directory; give a file name.")
         try:
-            tempfile.TemporaryFile(dir=pathlib.Path(args.json).resolve().parent).close()
+            tempfile.TemporaryFile(dir=directory).close()
         except OSError as error:
             parser.error(f"--json {args.json}: cannot write in its directory ({error.strerror}).")
     if args.batch_size < 1:  # before the checkpoint and the data are loaded
