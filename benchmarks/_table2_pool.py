@@ -4,9 +4,9 @@ whole runs, one after another, until none is left.
 On a CPU each worker is pinned to one core of those this process may use (round robin),
 which is how the CPU results were taken (one run per core, `taskset -c`): a run's numbers
 do not depend on the number of threads, so they equal a sequential call's (checked on
-jax 0.10.1, 0.10.2 and 0.12.1; on jax 0.6.1 they differed in float32's last digits). On
-a GPU the workers share the device (small batches leave it mostly idle); each allocates
-GPU memory as it needs it instead of taking most of it up front.
+jax 0.10.1, 0.10.2, 0.11.2 and 0.12.1; on jax 0.6.1 they differed in float32's last
+digits). On a GPU the workers share the device (small batches leave it mostly idle);
+each allocates GPU memory as it needs it instead of taking most of it up front.
 
 Workers are started with "spawn", not "fork" (a forked child of a process that has used
 jax can deadlock), so each imports the script and loads the data set itself.

@@ -94,8 +94,8 @@ def test_table2_script_writes_table_json_and_figures(tmp_path):
         k: v for k, v in original.items() if k != "inference_time_s" and "fixed_count" not in k}
     # --jobs 2: the same runs trained by two worker processes (one core each) give the
     # same numbers as this process did, in the same order; only wall times differ (bit
-    # for bit on jax 0.10.1, 0.10.2 and 0.12.1; on jax 0.6.1 a one-core run's float32
-    # rounding differed, e.g. a loss 3.4403088 against 3.4403090, and mean iterations
+    # for bit on jax 0.10.1, 0.10.2, 0.11.2 and 0.12.1; on jax 0.6.1 a one-core run's
+    # float32 rounding differed, e.g. a loss 3.4403088 against 3.4403090, and mean iterations
     # by ~0.1)
     run_benchmark(
         "table2.py", "--rows", "ham3", "--variants", "sync-picard", "eo-anderson",
