@@ -7,6 +7,7 @@ from jaxtyping import Array, Float
 
 from ._checks import check_input, check_states
 from ._model import AbstractHopfieldNetwork
+from ._precision import matmul
 
 
 def energy(
@@ -43,7 +44,7 @@ def energy(
     rho = (model.activation(x),) + tuple(model.activation(s) for s in states)
     total = jnp.zeros((), rho[1].dtype)
     for s, r, b in zip(states, rho[1:], model.biases):
-        total = total + model.self_energy(s) - b @ r
+        total = total + model.self_energy(s) - matmul(b, r)
     for i, j, w in model.edges:
-        total = total - rho[i] @ w @ rho[j]
+        total = total - matmul(matmul(rho[i], w), rho[j])
     return total

@@ -24,6 +24,7 @@ from ._checks import (
 )
 from ._custom_types import Drive, States
 from ._model import AbstractHopfieldNetwork, CHN
+from ._precision import matmul
 
 
 def input_drive(model: AbstractHopfieldNetwork, x: Float[Array, " d0"]) -> Drive:
@@ -45,7 +46,7 @@ def input_drive(model: AbstractHopfieldNetwork, x: Float[Array, " d0"]) -> Drive
     drive = list(model.biases)
     for i, j, w in model.edges:
         if i == 0:
-            drive[j - 1] = drive[j - 1] + rho_x @ w
+            drive[j - 1] = drive[j - 1] + matmul(rho_x, w)
     return tuple(drive)
 
 
@@ -121,9 +122,9 @@ def _fields(name: str, model, drive, activations, layers) -> dict[int, Float[Arr
     fields = {j: drive[j - 1] for j in layers}
     for i, j, w in model.edges:
         if j in wanted and i > 0:
-            fields[j] = fields[j] + _neighbour(name, activations, i, j) @ w
+            fields[j] = fields[j] + matmul(_neighbour(name, activations, i, j), w)
         if i in wanted:
-            fields[i] = fields[i] + w @ _neighbour(name, activations, j, i)
+            fields[i] = fields[i] + matmul(w, _neighbour(name, activations, j, i))
     return fields
 
 

@@ -16,6 +16,7 @@ from .._checks import (
     is_finite_real,
 )
 from .._dtypes import at_least_float32
+from .._precision import matmul
 from ._monitor import (
     ConvergenceMonitor,
     init_monitor,
@@ -61,7 +62,7 @@ def anderson_weights(
     m = residuals.shape[0]
     dtype = residuals.dtype
     residuals = residuals.astype(at_least_float32(dtype))
-    gram = residuals @ residuals.T
+    gram = matmul(residuals, residuals.T)
     mask = valid[:, None] & valid[None, :]
     gram = jnp.where(mask, gram, 0)
     scale = jnp.trace(gram)
@@ -152,7 +153,7 @@ class Anderson(optx.AbstractFixedPointSolver):
         finite = jnp.all(jnp.isfinite(alpha))
         # Non-finite weights mean "no Anderson step"; keep them out of the arithmetic
         # so that no NaN reaches the gradient of the discarded proposal.
-        proposal = jnp.where(finite, alpha, 0) @ images
+        proposal = matmul(jnp.where(finite, alpha, 0), images)
         accept = finite & jnp.all(jnp.isfinite(proposal))
         if self.safeguard:
             accept = accept & (_distance_ratio(g, proposal) < _distance_ratio(g, x))
