@@ -1,4 +1,4 @@
-r"""Matrix products in float32 arithmetic, unless the user chose a matmul precision.
+r"""Matrix products at full precision, unless the user chose a matmul precision.
 
 JAX's default for a float32 matrix product depends on the hardware: TensorFloat-32 on
 NVIDIA GPUs since Ampere (A100, H100; inputs rounded to 10 mantissa bits, a relative
@@ -19,7 +19,7 @@ from jaxtyping import Array, Inexact
 
 
 def matmul(a: Inexact[Array, "*a"], b: Inexact[Array, "*b"]) -> Inexact[Array, "*ab"]:
-    """`a @ b` (`jnp.matmul`), in float32 arithmetic unless a matmul precision is
-    chosen (then in that precision)."""
+    """`a @ b` (`jnp.matmul`) at the full precision of its dtype (float32 arithmetic
+    for float32), or at the matmul precision chosen, if one is."""
     chosen = jax.config.jax_default_matmul_precision is not None
     return jnp.matmul(a, b, precision=None if chosen else jax.lax.Precision.HIGHEST)

@@ -95,8 +95,9 @@ def solve(
     it runs under `jax.jit` / `equinox.filter_jit`, on CPU and GPU, in the floating
     dtype that `x` and the model's parameters promote to (a float32 model solves
     float32 and bfloat16 inputs in float32, float64 ones in float64), with matrix
-    products in float32 arithmetic on every device (not a GPU's default TensorFloat-32)
-    unless a precision is chosen with `jax.default_matmul_precision`. A float16 or
+    products at that dtype's full precision on every device (float32 arithmetic for
+    float32, not a GPU's default TensorFloat-32) unless a precision is chosen with
+    `jax.default_matmul_precision`. A float16 or
     bfloat16 model solves in half precision (Anderson's least squares and
     `GMRESAdjoint` run in float32 inside); its rounding, about 1e-3 / 8e-3, is above
     the default `rtol`, so give a looser one (1e-3 / 1e-2) or expect samples to be
