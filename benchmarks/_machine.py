@@ -67,14 +67,16 @@ def accelerator() -> str | None:
 
 def machine() -> dict[str, Any]:
     """The machine and software a benchmark ran on: CPU count and model, widest vector
-    instructions, accelerator, `XLA_FLAGS`, the default matmul precision, platform, Python
-    and library versions."""
+    instructions, accelerator, `XLA_FLAGS`, the matmul precision chosen (None: none, so
+    hopjax's products are at full precision), platform, Python and library versions."""
+    import jax
+
     return {
         "cpus": os.cpu_count(),
         "processor": processor(),
         "vector_extension": vector_extension(),
         "accelerator": accelerator(),
-        "matmul_precision": os.environ.get("JAX_DEFAULT_MATMUL_PRECISION"),
+        "matmul_precision": jax.config.jax_default_matmul_precision,
         "xla_flags": os.environ.get("XLA_FLAGS"),
         "platform": platform.platform(),
         "python": sys.version.split()[0],

@@ -554,6 +554,11 @@ def test_machine_record_reads_the_processor_and_its_widest_vector_instructions(m
     assert machine.processor() and machine.vector_extension() is None
     monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_max_isa=AVX2")
     assert machine.machine()["xla_flags"] == "--xla_cpu_max_isa=AVX2"
+    # the matmul precision chosen, by any means (None: hopjax's full precision)
+    with jax.default_matmul_precision(None):
+        assert machine.machine()["matmul_precision"] is None
+    with jax.default_matmul_precision("tensorfloat32"):
+        assert machine.machine()["matmul_precision"] == "tensorfloat32"
     for platform, kind, expected in [("cpu", "cpu", None), ("gpu", "NVIDIA H200", "NVIDIA H200")]:
         device = types.SimpleNamespace(platform=platform, device_kind=kind)
         monkeypatch.setattr(jax, "devices", lambda device=device: [device])
