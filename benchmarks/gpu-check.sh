@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU figures in one time-boxed call, for a GPU lent for a few minutes:
 #   1. what the device and the library versions are;
-#   2. speed.py's absolute times (forward solves and train steps, batches 64 / 1000 / 10 000);
+#   2. speed.py's absolute times (forward solves and train steps, batches 64 / 1000 / 10 000),
+#      then two rows again with TensorFloat-32 products (what hopjax's float32 ones cost);
 #   3. as many of Table 2's MNIST runs (all rows x variants x seeds 0-2, --papers-epochs) as
 #      fit before the deadline, JOBS at once sharing the GPU. Every run checkpoints each
 #      epoch into RUNS, so a second call with the same RUNS resumes where this one stopped;
@@ -10,8 +11,8 @@
 #   bash benchmarks/gpu-check.sh MNIST_DIR [SECONDS=565] [OUT=benchmarks/results]
 #
 # Environment: PYTHON (default python3), JOBS (default 8), RUNS (default OUT/table2-mnist-gpu-runs),
-# SPEED_SECONDS (default 150). The device machine has jax but may lack this package: run
-# from the repository root, which this script puts on PYTHONPATH.
+# SPEED_SECONDS (default 150), TF32_SECONDS (default 60). The device machine has jax but may
+# lack this package: run from the repository root, which this script puts on PYTHONPATH.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 data=${1:?usage: bash benchmarks/gpu-check.sh MNIST_DIR [SECONDS] [OUT]}
@@ -31,6 +32,11 @@ echo "== speed.py (at most ${SPEED_SECONDS:-150} s; rows measured so far are kep
 timeout -k 10 "${SPEED_SECONDS:-150}" "$py" benchmarks/speed.py --data-dir "$data" \
     --out "$out/speed-gpu.json"
 echo "speed.py: exit $?"
+
+echo "== speed.py --precision tf32, two rows (at most ${TF32_SECONDS:-60} s)"
+timeout -k 10 "${TF32_SECONDS:-60}" "$py" benchmarks/speed.py --data-dir "$data" \
+    --precision tf32 --rows "ham3 sync-picard" "ham3 eo-anderson" --out "$out/speed-gpu-tf32.json"
+echo "speed.py --precision tf32: exit $?"
 
 seconds=$((budget - SECONDS - 15))  # SECONDS: since the script started; 15 s to stop and report
 echo "== Table 2 on MNIST ($seconds s left; JOBS=${JOBS:-8} runs at once; runs in $runs)"
