@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The GPU figures in one time-boxed call, for a GPU lent for a few minutes:
-#   1. what the device and the library versions are;
+#   1. what the device and the library versions are, and a part of the test suite run on it
+#      (solves against the float64 NumPy reference, dtypes, half precision, debug-NaNs);
 #   2. speed.py's absolute times (forward solves and train steps, batches 64 / 1000 / 10 000),
 #      then two rows again with TensorFloat-32 products (what hopjax's float32 ones cost);
 #   3. as many of Table 2's MNIST runs (all rows x variants x seeds 0-2, --papers-epochs) as
@@ -11,8 +12,9 @@
 #   bash benchmarks/gpu-check.sh MNIST_DIR [SECONDS=565] [OUT=benchmarks/results]
 #
 # Environment: PYTHON (default python3), JOBS (default 8), RUNS (default OUT/table2-mnist-gpu-runs),
-# SPEED_SECONDS (default 150), TF32_SECONDS (default 60). The device machine has jax but may
-# lack this package: run from the repository root, which this script puts on PYTHONPATH.
+# TEST_SECONDS (default 90), SPEED_SECONDS (default 150), TF32_SECONDS (default 60). The device
+# machine has jax but may lack this package: run from the repository root, which this script
+# puts on PYTHONPATH.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 data=${1:?usage: bash benchmarks/gpu-check.sh MNIST_DIR [SECONDS] [OUT]}
@@ -27,6 +29,11 @@ echo "== device ($(date -u +%FT%TZ))"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true
 "$py" -c 'import jax, equinox, optax, optimistix; print(jax.devices(), jax.__version__,
 equinox.__version__, optax.__version__, optimistix.__version__)' || exit 1
+
+echo "== tests on this device (at most ${TEST_SECONDS:-90} s)"
+timeout -k 10 "${TEST_SECONDS:-90}" "$py" -m pytest -v -p no:cacheprovider tests/test_solve.py \
+    -k "reference_equilibrium or float32_in_float32 or half_precision or numpy_reference or residual_is_small or debug_nans"
+echo "tests: exit $?"
 
 echo "== speed.py (at most ${SPEED_SECONDS:-150} s; rows measured so far are kept)"
 timeout -k 10 "${SPEED_SECONDS:-150}" "$py" benchmarks/speed.py --data-dir "$data" \

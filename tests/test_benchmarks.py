@@ -365,7 +365,8 @@ def test_gpu_check_script_reports_the_device_and_the_runs_it_trained_by_its_dead
     stops speed.py at its own limit, trains Table 2 runs until the deadline, stops them
     there and lists the epochs each run has checkpointed (for the next call to resume)."""
     data = write_mnist_like(tmp_path / "idx", 64, 32)
-    env = dict(os.environ, PYTHON=sys.executable, JOBS="1", SPEED_SECONDS="1", TF32_SECONDS="1")
+    env = dict(os.environ, PYTHON=sys.executable, JOBS="1", TEST_SECONDS="1", SPEED_SECONDS="1",
+               TF32_SECONDS="1")
     result = subprocess.run(
         ["bash", str(REPOSITORY / "benchmarks" / "gpu-check.sh"), str(data), "60", str(tmp_path / "out")],
         capture_output=True, text=True, timeout=300, env=env,
@@ -373,7 +374,7 @@ def test_gpu_check_script_reports_the_device_and_the_runs_it_trained_by_its_dead
     assert result.returncode == 0, result.stderr[-3000:]
     stdout = result.stdout
     assert re.search(r"\[\w+Device\(id=0\)", stdout) and "speed.py: exit 124" in stdout
-    assert "speed.py --precision tf32: exit 124" in stdout
+    assert "speed.py --precision tf32: exit 124" in stdout and "tests: exit 124" in stdout
     assert re.search(r"table2\.py: exit (0|124)", stdout)
     epochs = dict(re.findall(r"^(ham3-sync-picard-seed0): (\d+) epoch", stdout, re.M))
     assert int(epochs["ham3-sync-picard-seed0"]) >= 1
