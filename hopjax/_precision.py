@@ -6,11 +6,12 @@ error up to $2^{-11} \approx 4.9 \cdot 10^{-4}$ per factor), bfloat16 passes on 
 That is coarser than the relative change of $10^{-4}$ at which a solve counts as
 converged, and than the papers' PyTorch code, which multiplies in float32. So hopjax's
 own products (the maps, the input drive, the energy, Anderson's least squares) ask for
-`jax.lax.Precision.HIGHEST`, float32 arithmetic (a CPU multiplies float32 in float32
-anyway: there it changes nothing), unless a default has been chosen, with
-`jax.default_matmul_precision(...)` or the `JAX_DEFAULT_MATMUL_PRECISION` environment
-variable: that choice is then honoured (e.g. `"tensorfloat32"`, for speed). The choice
-is read when a function is traced (`jax.jit` compiles again when it changes).
+`jax.lax.Precision.HIGHEST`, full precision (float32 arithmetic for float32; a CPU
+multiplies float32 in float32 anyway: there it changes nothing), unless a default has
+been chosen, with `jax.default_matmul_precision(...)` or the
+`JAX_DEFAULT_MATMUL_PRECISION` environment variable: that choice is then honoured (e.g.
+`"tensorfloat32"`, for speed). The choice is read when a function is traced (`jax.jit`
+compiles again when it changes).
 """
 
 import jax

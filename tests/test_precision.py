@@ -1,8 +1,9 @@
-"""hopjax's matrix products are float32 arithmetic (`Precision.HIGHEST`) unless the user
-chose a matmul precision, which is then honoured. JAX's own default is TensorFloat-32
-on NVIDIA GPUs since Ampere (10 mantissa bits, coarser than the 1e-4 convergence test);
-a CPU multiplies float32 in float32 whatever the setting, so these tests read the
-precision each product asks for in the traced program, not its numbers."""
+"""hopjax's matrix products are at full precision (`Precision.HIGHEST`: float32
+arithmetic for float32) unless the user chose a matmul precision, which is then
+honoured. JAX's own default is TensorFloat-32 on NVIDIA GPUs since Ampere (10 mantissa
+bits, coarser than the 1e-4 convergence test); a CPU multiplies float32 in float32
+whatever the setting, so these tests read the precision each product asks for in the
+traced program, not its numbers."""
 
 import equinox as eqx
 import jax

@@ -117,7 +117,8 @@ def test_checkpoint_errors_name_the_problem(data_dir, tmp_path):
     with pytest.raises(NotADirectoryError, match="checkpoint.eqx is a file, not a run directory"):
         train(config, tmp_path / "checkpoint.eqx")
     # was Python's bare "[Errno 20] Not a directory: '.../checkpoint.eqx/run'"
-    with pytest.raises(OSError, match="run directory .*checkpoint.eqx/run, or write in it: Not a directory"):
+    with pytest.raises(OSError, match="Cannot create the run directory .*checkpoint.eqx/run, or write in it: "
+                                      "Not a directory"):
         train(config, tmp_path / "checkpoint.eqx" / "run", progress=False)
     # was: trained an epoch, then failed writing its checkpoint
     read_only = unwritable_directory(tmp_path)
