@@ -37,7 +37,7 @@ case "${1:-}" in
         ensure_mnist || echo "no MNIST: the real-MNIST test will skip" >&2
         # Two worker processes (pytest-xdist): much of the suite is XLA compiling, on one
         # thread (the processes share their compiled programs: tests/conftest.py); on 2
-        # cores it takes about 11 min. HOPJAX_TEST_WORKERS=0 runs it in this process; a
+        # cores it takes 10-14 min. HOPJAX_TEST_WORKERS=0 runs it in this process; a
         # -n given here wins.
         exec "$venv/bin/python" -m pytest -n "${HOPJAX_TEST_WORKERS:-2}" "$@"
         ;;
