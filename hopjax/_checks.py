@@ -24,6 +24,13 @@ def _is_traced(leaves) -> bool:
     return any(isinstance(leaf, jax.core.Tracer) for leaf in leaves)
 
 
+def traced_paths(tree: PyTree) -> list[str]:
+    """The paths in ``tree`` (as `jax.tree_util.keystr` writes them, e.g. ".rtol") of
+    the leaves traced by `jax.jit` / `jax.vmap` / `jax.grad`, to name them in a message."""
+    return [jax.tree_util.keystr(path) for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]
+            if _is_traced([leaf])]
+
+
 def check_finite(tree: PyTree, what: str) -> PyTree:
     """Return ``tree`` unchanged, or fail with "<what> contains NaN or Inf values".
 

@@ -17,7 +17,7 @@ import optimistix as optx
 from jaxtyping import PyTree
 
 from ._adjoint import AbstractBackward, UnrolledBackprop, UnrolledRecurrentBackprop
-from ._checks import check_flag, check_positive_int, is_count, is_flag
+from ._checks import check_flag, check_positive_int, is_count, is_flag, traced_paths
 from ._nonconvergence import report_adjoint
 from ._solver._monitor import ConvergenceMonitor
 from ._solver.anderson import Anderson
@@ -41,8 +41,7 @@ def check_solver_and_backward(solver, backward) -> None:
             f"UnrolledBackprop), got {backward!r}."
         )
     for name, module in (("solver", solver), ("backward", backward)):
-        traced = [jax.tree_util.keystr(path) for path, leaf in
-                  jax.tree_util.tree_flatten_with_path(module)[0] if isinstance(leaf, jax.core.Tracer)]
+        traced = traced_paths(module)
         if traced:  # passed through jax.jit as an argument: GMRESAdjoint failed deep inside
             raise TypeError(
                 f"{name}={type(module).__name__}(...) has fields traced by jax.jit / jax.vmap / "
